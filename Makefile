@@ -1,0 +1,130 @@
+# Brain: build, run, test, bench, fmt, lint, clean.
+#   make            release build of the six daemons (build/release/bin/)
+#   make run        the whole suite on this machine (deploy/local/run.sh)
+#   make test       unit tests, then end-to-end tests against real PostgreSQL and NATS
+#   make logs       follow every daemon's log (SVC=svc-toast for one)
+#   make bench      the benchmarks under tests/bench/
+# BUILD=asan builds with AddressSanitizer and UndefinedBehaviorSanitizer (make test does).
+
+BUILD   ?= release
+B       := build/$(BUILD)
+CC      ?= gcc
+VERSION := $(shell git describe --always --dirty 2>/dev/null || echo 0.1.0)
+PYTHON  := /usr/bin/python3
+
+DAEMONS := gateway svc-automation svc-intelligence svc-toast svc-embedding svc-sync
+
+WARN    := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
+           -Wformat=2 -Wvla -Wimplicit-fallthrough
+CFLAGS_BASE := -std=gnu11 $(WARN) -D_GNU_SOURCE -Icommon/include -I/usr/include/postgresql -MMD -MP \
+           -DBRAIN_VERSION=\"$(VERSION)\"
+ifeq ($(BUILD),asan)
+CFLAGS_MODE := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined \
+           -fno-sanitize-recover=undefined
+LDFLAGS_MODE := -fsanitize=address,undefined
+else
+CFLAGS_MODE := -O2 -g -D_FORTIFY_SOURCE=2 -fstack-protector-strong -fPIE
+LDFLAGS_MODE := -pie -Wl,-z,relro,-z,now
+endif
+CFLAGS  += $(CFLAGS_BASE) $(CFLAGS_MODE)
+LDFLAGS += $(LDFLAGS_MODE)
+LDLIBS  := -lcivetweb -lnats -lpq -ljson-c -lcurl -lssl -lcrypto -lpthread -lm
+
+COMMON_SRC := $(wildcard common/src/*.c)
+COMMON_OBJ := $(COMMON_SRC:%.c=$(B)/obj/%.o)
+COMMON_LIB := $(B)/lib/libbrain.a
+EMBED      := $(B)/tools/embed_sql
+
+BINS := $(DAEMONS:%=$(B)/bin/%)
+
+# Unit tests: tests/unit/common/test_<module>.c links the common library;
+# tests/unit/<daemon>/test_<x>.c also links that daemon's objects but main.o.
+UNIT_SRC  := $(wildcard tests/unit/*/test_*.c)
+UNIT_BINS := $(UNIT_SRC:tests/unit/%.c=$(B)/tests/%)
+
+.PHONY: all run test unit unit-bins e2e logs fmt lint bench clean deps
+.DEFAULT_GOAL := all
+
+all: $(BINS)
+
+$(B)/obj/%.o: %.c
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -c -o $@ $<
+
+$(COMMON_LIB): $(COMMON_OBJ)
+	@mkdir -p $(@D)
+	rm -f $@ && ar rcs $@ $^
+
+$(EMBED): common/tools/embed_sql.c
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $<
+
+# One rule set per daemon: its sources, its embedded migrations, its binary.
+define DAEMON_RULES
+$(1)_SRC := $$(wildcard $(1)/src/*.c)
+$(1)_OBJ := $$($(1)_SRC:%.c=$(B)/obj/%.o)
+$(1)_MIG := $$(sort $$(wildcard $(1)/migrations/*.sql))
+$(B)/gen/$(1)/migrations.c: $$($(1)_MIG) $(EMBED)
+	@mkdir -p $$(@D)
+	$(EMBED) $$@ $$($(1)_MIG)
+$(B)/bin/$(1): $$($(1)_OBJ) $(B)/obj/gen/$(1)/migrations.o $(COMMON_LIB)
+	@mkdir -p $$(@D)
+	$(CC) $(LDFLAGS) -o $$@ $$^ $(LDLIBS)
+$(B)/tests/$(1)/%: tests/unit/$(1)/%.c $$(filter-out %/main.o,$$($(1)_OBJ)) $(COMMON_LIB)
+	@mkdir -p $$(@D)
+	$(CC) $(CFLAGS) -I$(1)/src $(LDFLAGS) -o $$@ $$^ $(LDLIBS) -lcmocka
+endef
+$(foreach d,$(DAEMONS),$(eval $(call DAEMON_RULES,$(d))))
+
+$(B)/obj/gen/%.o: $(B)/gen/%.c
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -c -o $@ $<
+
+$(B)/tests/common/%: tests/unit/common/%.c $(COMMON_LIB)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS) -lcmocka
+
+deps:
+	@deploy/local/deps.sh
+
+run: deps
+	@$(MAKE) --no-print-directory BUILD=release all
+	@deploy/local/run.sh
+
+# The test build uses the sanitizers. Pure unit tests run first; the end-to-end
+# suite (tests/e2e/conftest.py) then starts a throw-away PostgreSQL and NATS on
+# free ports plus the six daemons, runs the unit tests that need those servers,
+# and tears everything down.
+test: deps
+	@$(MAKE) --no-print-directory BUILD=asan all unit-bins
+	@$(MAKE) --no-print-directory BUILD=asan unit
+	@$(MAKE) --no-print-directory BUILD=asan e2e
+
+unit-bins: $(UNIT_BINS)
+
+unit: $(UNIT_BINS)
+	@tests/run_unit.sh $(UNIT_BINS)
+
+e2e: all unit-bins
+	BRAIN_BUILD=$(B) $(PYTHON) -m pytest -q tests/e2e $(PYTEST_ARGS)
+
+logs:
+	@deploy/local/logs.sh $(SVC)
+
+bench:
+	@$(MAKE) --no-print-directory BUILD=release all
+	@tests/bench/run.sh
+
+fmt:
+	clang-format -i $$(git ls-files '*.c' '*.h')
+
+lint:
+	@clang-format --dry-run -Werror $$(git ls-files '*.c' '*.h')
+	cppcheck --quiet --error-exitcode=1 --enable=warning,portability,performance \
+	  --std=c11 --inline-suppr --suppress=missingIncludeSystem -Icommon/include \
+	  -D__GNUC__ common/src $(DAEMONS:%=%/src) tests/unit
+
+clean:
+	rm -rf build
+
+-include $(shell find build -name '*.d' 2>/dev/null)

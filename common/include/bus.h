@@ -1,0 +1,80 @@
+/* bus: NATS over nats.c: a connection that reconnects by itself, request/reply
+ * with timeouts, publishing with headers, and the JetStream stream EVENTS with
+ * durable consumers (DESIGN section 5). Prefix bus_. Only a daemon's bus.c (and
+ * common's health and app) include this header.
+ *
+ * Every message sent carries the calling thread's request id (log.h) in the
+ * header X-Request-Id; every handler runs with the request id of the message
+ * it is handling set on its thread. */
+#ifndef BRAIN_BUS_H
+#define BRAIN_BUS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+typedef enum {
+    BUS_OK = 0,
+    BUS_ERR_UNAVAILABLE = -1,   /* not connected right now */
+    BUS_ERR_TIMEOUT = -2,       /* no reply in time */
+    BUS_ERR_NO_RESPONDERS = -3, /* nobody listens on the subject */
+    BUS_ERR_INVALID = -4,       /* bad subject or argument */
+    BUS_ERR_OTHER = -5,
+} bus_status;
+
+typedef struct bus bus;
+typedef struct bus_msg bus_msg;
+
+/* Core subscription handler; runs on a nats.c thread. msg is freed after it
+ * returns. */
+typedef void (*bus_handler)(bus_msg *msg, void *ud);
+/* JetStream consumer handler: return 0 to acknowledge, non-zero to have the
+ * message redelivered later. */
+typedef int (*bus_event_handler)(bus_msg *msg, void *ud);
+
+/* Connect to url (comma-separated list allowed) as client name. Returns BUS_OK
+ * with *out set even when the server is down now: the connection keeps trying
+ * in the background and forever after a loss, and subscriptions are restored
+ * on reconnect. The url is never logged with its credentials. */
+bus_status bus_connect(const char *url, const char *name, bus **out);
+/* Drain subscriptions (handlers running finish), then close and free. NULL ok. */
+void bus_close(bus *b);
+
+bool bus_connected(const bus *b);
+/* Round trip to the server within timeout_ms. */
+bus_status bus_ping(bus *b, int timeout_ms, int *latency_ms);
+
+bus_status bus_publish(bus *b, const char *subject, const void *data, size_t len);
+/* Request and wait for one reply: *reply is malloc'd and NUL-terminated (the
+ * caller frees it), *reply_len its length (may be NULL). */
+bus_status bus_request(bus *b, const char *subject, const void *data, size_t len, int timeout_ms,
+                       char **reply, size_t *reply_len);
+
+/* Subscribe (queue may be NULL for a plain subscription). */
+bus_status bus_subscribe(bus *b, const char *subject, const char *queue, bus_handler fn,
+                         void *ud);
+
+const char *bus_msg_subject(const bus_msg *m);
+/* The payload (not NUL-terminated in general) and its length. */
+const char *bus_msg_data(const bus_msg *m, size_t *len);
+/* A header value, or NULL. */
+const char *bus_msg_header(const bus_msg *m, const char *name);
+/* Reply to a request message. BUS_ERR_INVALID if it has no reply subject. */
+bus_status bus_respond(bus_msg *m, const void *data, size_t len);
+
+/* Create the stream if it does not exist (limits retention, file storage,
+ * subjects as given, max age in seconds); an existing stream is left as is. */
+bus_status bus_stream_ensure(bus *b, const char *stream, const char *subjects,
+                             int64_t max_age_s);
+/* The event stream of DESIGN section 5: EVENTS, "events.>", 7 days. */
+bus_status bus_events_ensure(bus *b);
+/* Publish to JetStream and wait for the stream's acknowledgement. */
+bus_status bus_js_publish(bus *b, const char *subject, const void *data, size_t len);
+/* Consume stream messages matching filter with a durable consumer named
+ * durable (explicit acks, redelivered when not acked). */
+bus_status bus_consume(bus *b, const char *stream, const char *durable, const char *filter,
+                       bus_event_handler fn, void *ud);
+
+const char *bus_status_name(bus_status s);
+
+#endif

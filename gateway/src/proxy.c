@@ -1,0 +1,402 @@
+/* proxy: relay a request to an upstream service and its answer back. */
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include <curl/curl.h>
+
+#include "log.h"
+#include "proxy.h"
+#include "util.h"
+
+#define PROXY_MAX_RESPONSE    (32u * 1024 * 1024) /* larger upstream answers give 502 */
+#define PROXY_MAX_HEADER      4096
+#define PROXY_MAX_RESP_HEADERS 64
+#define PROXY_MAX_URL         (UPSTREAM_MAX_URL + 6 * 2048)
+
+static proxy_config proxy_cfg;
+static char proxy_token[512];
+static pthread_key_t proxy_curl_key;
+static metrics_family *proxy_requests;
+static metrics_family *proxy_duration;
+
+/* Headers a proxy never forwards (hop-by-hop, or set by the gateway itself). */
+static const char *const proxy_drop_request[] = {
+    "host",     "connection",      "keep-alive",      "proxy-connection", "transfer-encoding",
+    "te",       "trailer",         "upgrade",         "content-length",   "expect",
+    "x-internal-token", "x-request-id", "x-forwarded-for", "x-forwarded-proto", "x-forwarded-host",
+    NULL,
+};
+static const char *const proxy_drop_response[] = {
+    "connection",   "keep-alive",   "proxy-connection", "transfer-encoding", "te",
+    "trailer",      "upgrade",      "content-length",   "content-type",      "x-request-id",
+    "date",         "server",       NULL,
+};
+
+static bool
+proxy_in_list(const char *name, size_t len, const char *const *list)
+{
+    for (size_t i = 0; list[i] != NULL; i++)
+        if (strlen(list[i]) == len && strncasecmp(list[i], name, len) == 0)
+            return true;
+    return false;
+}
+
+static void
+proxy_curl_free(void *h)
+{
+    curl_easy_cleanup(h);
+}
+
+int
+proxy_init(const proxy_config *pc, metrics_registry *reg)
+{
+    if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
+        return -1;
+    if (pthread_key_create(&proxy_curl_key, proxy_curl_free) != 0)
+        return -1;
+    proxy_cfg = *pc;
+    util_strlcpy(proxy_token, pc->internal_token ? pc->internal_token : "", sizeof(proxy_token));
+    proxy_cfg.internal_token = proxy_token;
+    if (reg != NULL) {
+        const char *labels[] = {"upstream", "code"};
+        proxy_requests = metrics_counter(reg, "gateway_upstream_requests_total",
+                                         "Requests proxied to each upstream, by status code "
+                                         "(502/504 for transport failures).",
+                                         labels, 2);
+        proxy_duration = metrics_histogram(reg, "gateway_upstream_duration_seconds",
+                                           "Time each upstream took to answer.", labels, 1, NULL,
+                                           0);
+    }
+    return 0;
+}
+
+void
+proxy_cleanup(void)
+{
+    curl_global_cleanup();
+}
+
+/* The calling thread's curl handle, reset for a new transfer. Its connection
+ * cache survives curl_easy_reset, which is what keeps upstreams warm. */
+static CURL *
+proxy_handle_for_thread(void)
+{
+    CURL *h = pthread_getspecific(proxy_curl_key);
+    if (h == NULL) {
+        h = curl_easy_init();
+        if (h == NULL || pthread_setspecific(proxy_curl_key, h) != 0) {
+            curl_easy_cleanup(h);
+            return NULL;
+        }
+    } else {
+        curl_easy_reset(h);
+    }
+    curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(h, CURLOPT_MAXCONNECTS, 8L);
+    curl_easy_setopt(h, CURLOPT_TCP_KEEPALIVE, 1L);
+    curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
+    curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 0L);
+    return h;
+}
+
+typedef struct proxy_buf {
+    char *data;
+    size_t len, cap;
+    bool overflow;
+} proxy_buf;
+
+static size_t
+proxy_on_body(char *ptr, size_t size, size_t nmemb, void *ud)
+{
+    proxy_buf *b = ud;
+    size_t n = size * nmemb;
+    if (b->len + n > PROXY_MAX_RESPONSE) {
+        b->overflow = true;
+        return 0;
+    }
+    if (b->len + n + 1 > b->cap) {
+        size_t cap = b->cap ? b->cap : 4096;
+        while (cap < b->len + n + 1)
+            cap *= 2;
+        char *p = realloc(b->data, cap);
+        if (p == NULL)
+            return 0;
+        b->data = p;
+        b->cap = cap;
+    }
+    memcpy(b->data + b->len, ptr, n);
+    b->len += n;
+    b->data[b->len] = '\0';
+    return n;
+}
+
+typedef struct proxy_headers {
+    char *lines[PROXY_MAX_RESP_HEADERS + 1]; /* "Name: value", NULL-terminated */
+    size_t n;
+} proxy_headers;
+
+static void
+proxy_headers_clear(proxy_headers *h)
+{
+    for (size_t i = 0; i < h->n; i++)
+        free(h->lines[i]);
+    h->n = 0;
+    h->lines[0] = NULL;
+}
+
+/* Keep the upstream's end-to-end headers; a new status line (after a 100
+ * Continue, say) starts the list again. */
+static size_t
+proxy_on_header(char *ptr, size_t size, size_t nmemb, void *ud)
+{
+    proxy_headers *h = ud;
+    size_t n = size * nmemb, len = n;
+    while (len > 0 && (ptr[len - 1] == '\n' || ptr[len - 1] == '\r'))
+        len--;
+    if (len >= 5 && strncmp(ptr, "HTTP/", 5) == 0) {
+        proxy_headers_clear(h);
+        return n;
+    }
+    const char *colon = memchr(ptr, ':', len);
+    if (colon == NULL || len >= PROXY_MAX_HEADER || h->n >= PROXY_MAX_RESP_HEADERS)
+        return n;
+    if (proxy_in_list(ptr, (size_t)(colon - ptr), proxy_drop_response))
+        return n;
+    char *line = malloc(len + 1);
+    if (line == NULL)
+        return 0;
+    memcpy(line, ptr, len);
+    line[len] = '\0';
+    h->lines[h->n++] = line;
+    h->lines[h->n] = NULL;
+    return n;
+}
+
+typedef struct proxy_hdr_ctx {
+    struct curl_slist *list;
+    char forwarded_for[512];
+    char host[256];
+    bool failed;
+} proxy_hdr_ctx;
+
+static void
+proxy_append(proxy_hdr_ctx *c, const char *name, const char *value)
+{
+    char line[PROXY_MAX_HEADER];
+    int n = snprintf(line, sizeof(line), "%s: %s", name, value);
+    if (n < 0 || (size_t)n >= sizeof(line))
+        return; /* an oversized header is not forwarded */
+    struct curl_slist *l = curl_slist_append(c->list, line);
+    if (l == NULL)
+        c->failed = true;
+    else
+        c->list = l;
+}
+
+static void
+proxy_copy_header(const char *name, const char *value, void *ud)
+{
+    proxy_hdr_ctx *c = ud;
+    if (strcasecmp(name, "X-Forwarded-For") == 0)
+        util_strlcpy(c->forwarded_for, value, sizeof(c->forwarded_for));
+    if (strcasecmp(name, "Host") == 0)
+        util_strlcpy(c->host, value, sizeof(c->host));
+    if (proxy_in_list(name, strlen(name), proxy_drop_request))
+        return;
+    proxy_append(c, name, value);
+}
+
+/* The headers sent upstream: the client's end-to-end headers plus the
+ * request id, the forwarding chain and the internal token. */
+static struct curl_slist *
+proxy_request_headers(web_req *r)
+{
+    proxy_hdr_ctx c = {0};
+    web_each_header(r, proxy_copy_header, &c);
+    char chain[600];
+    if (c.forwarded_for[0] != '\0')
+        snprintf(chain, sizeof(chain), "%s, %s", c.forwarded_for, web_remote_addr(r));
+    else
+        snprintf(chain, sizeof(chain), "%s", web_remote_addr(r));
+    proxy_append(&c, "X-Forwarded-For", chain);
+    proxy_append(&c, "X-Forwarded-Proto", "http");
+    if (c.host[0] != '\0')
+        proxy_append(&c, "X-Forwarded-Host", c.host);
+    proxy_append(&c, "X-Request-Id", web_request_id(r));
+    if (proxy_token[0] != '\0')
+        proxy_append(&c, "X-Internal-Token", proxy_token);
+    /* No "Expect: 100-continue" round trip: the body is already here. */
+    struct curl_slist *l = curl_slist_append(c.list, "Expect:");
+    if (l == NULL || c.failed) {
+        curl_slist_free_all(l ? l : c.list);
+        return NULL;
+    }
+    return l;
+}
+
+/* Append s to the URL, percent-encoding what may not appear raw (the path
+ * arrives decoded from civetweb; the query string arrives as sent). */
+static bool
+proxy_url_append(char *url, size_t cap, size_t *len, const char *s, bool query)
+{
+    static const char hex[] = "0123456789ABCDEF";
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+        bool keep = (*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9')
+                    || strchr("-._~/!$&'()*+,;=:@", *p) != NULL || (query && (*p == '?' || *p == '%'));
+        if (*len + 4 >= cap)
+            return false;
+        if (keep) {
+            url[(*len)++] = (char)*p;
+        } else {
+            url[(*len)++] = '%';
+            url[(*len)++] = hex[*p >> 4];
+            url[(*len)++] = hex[*p & 15];
+        }
+    }
+    url[*len] = '\0';
+    return true;
+}
+
+static void
+proxy_observe(const upstream *u, int status, double seconds)
+{
+    char code[8];
+    snprintf(code, sizeof(code), "%d", status);
+    const char *lv[] = {u->service, code};
+    if (proxy_requests != NULL)
+        metrics_inc(proxy_requests, lv, 1);
+    if (proxy_duration != NULL)
+        metrics_observe(proxy_duration, lv, seconds);
+}
+
+int
+proxy_handle(web_req *r)
+{
+    const upstream *u = web_route_ud(r);
+    const char *tail = web_param(r, "*");
+    if (u->tail_prefix != NULL
+        && (tail == NULL || strncmp(tail, u->tail_prefix, strlen(u->tail_prefix)) != 0))
+        return web_reply_error(r, 404, "not_found", "no route for %s %s", web_method(r),
+                               web_path(r));
+
+    int rc = -1, status = 502;
+    proxy_buf body = {0};
+    proxy_headers hdrs = {.n = 0};
+    struct curl_slist *req_headers = NULL;
+    char url[PROXY_MAX_URL];
+    size_t ulen = util_strlcpy(url, u->base, sizeof(url));
+    const char *q = web_query_string(r);
+    if (!proxy_url_append(url, sizeof(url), &ulen, web_path(r), false)
+        || (q[0] != '\0' && (!proxy_url_append(url, sizeof(url), &ulen, "?", true)
+                             || !proxy_url_append(url, sizeof(url), &ulen, q, true)))) {
+        rc = web_reply_error(r, 414, "uri_too_long", "request URI is too long");
+        goto out;
+    }
+    CURL *h = proxy_handle_for_thread();
+    req_headers = h ? proxy_request_headers(r) : NULL;
+    if (req_headers == NULL) {
+        rc = web_reply_error(r, 500, "internal_error", "out of memory");
+        goto out;
+    }
+    const char *method = web_method(r);
+    size_t blen = 0;
+    const char *b = web_body(r, &blen);
+    curl_easy_setopt(h, CURLOPT_URL, url);
+    curl_easy_setopt(h, CURLOPT_HTTPHEADER, req_headers);
+    curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, proxy_cfg.timeout_ms);
+    curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, proxy_cfg.connect_timeout_ms);
+    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, proxy_on_body);
+    curl_easy_setopt(h, CURLOPT_WRITEDATA, &body);
+    curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, proxy_on_header);
+    curl_easy_setopt(h, CURLOPT_HEADERDATA, &hdrs);
+    if (strcmp(method, "HEAD") == 0) {
+        curl_easy_setopt(h, CURLOPT_NOBODY, 1L);
+    } else if (strcmp(method, "GET") == 0 && blen == 0) {
+        curl_easy_setopt(h, CURLOPT_HTTPGET, 1L);
+    } else {
+        if (blen > 0 || strcmp(method, "POST") == 0 || strcmp(method, "PUT") == 0
+            || strcmp(method, "PATCH") == 0) {
+            curl_easy_setopt(h, CURLOPT_POSTFIELDS, b ? b : "");
+            curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)blen);
+        }
+        curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, method);
+    }
+
+    int64_t t0 = util_mono_ns();
+    CURLcode cc = curl_easy_perform(h);
+    double secs = (double)(util_mono_ns() - t0) / 1e9;
+    if (cc != CURLE_OK) {
+        bool timeout = cc == CURLE_OPERATION_TIMEDOUT;
+        status = timeout ? 504 : 502;
+        log_msg(LOGL_WARN,
+                LOG_FIELDS(LF_STR("upstream", u->service), LF_STR("curl_error", curl_easy_strerror(cc)),
+                           LF_DOUBLE("duration_ms", secs * 1e3)),
+                "upstream request failed");
+        proxy_observe(u, status, secs);
+        if (timeout)
+            rc = web_reply_error(r, 504, "gateway_timeout", "%s did not answer within %ld ms",
+                                 u->service, proxy_cfg.timeout_ms);
+        else if (body.overflow)
+            rc = web_reply_error(r, 502, "bad_gateway", "%s sent an answer larger than %u bytes",
+                                 u->service, PROXY_MAX_RESPONSE);
+        else
+            rc = web_reply_error(r, 502, "bad_gateway", "%s is unavailable", u->service);
+        goto out;
+    }
+    long code = 0;
+    char *ctype = NULL;
+    curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &code);
+    curl_easy_getinfo(h, CURLINFO_CONTENT_TYPE, &ctype);
+    status = (int)code;
+    proxy_observe(u, status, secs);
+    rc = web_reply(r, status, ctype ? ctype : "application/json", body.data ? body.data : "",
+                   body.len, (const char *const *)hdrs.lines);
+out:
+    curl_slist_free_all(req_headers);
+    proxy_headers_clear(&hdrs);
+    free(body.data);
+    return rc;
+}
+
+int
+proxy_get_json(const upstream *u, const char *path, long timeout_ms, int *status,
+               json_object **out, char *err, size_t errlen)
+{
+    *out = NULL;
+    char url[UPSTREAM_MAX_URL + 128];
+    snprintf(url, sizeof(url), "%s%s", u->base, path);
+    CURL *h = proxy_handle_for_thread();
+    if (h == NULL) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    proxy_buf body = {0};
+    struct curl_slist *hdrs = NULL;
+    char rid[160];
+    snprintf(rid, sizeof(rid), "X-Request-Id: %s", log_request_id());
+    if (log_request_id()[0] != '\0')
+        hdrs = curl_slist_append(hdrs, rid);
+    curl_easy_setopt(h, CURLOPT_URL, url);
+    curl_easy_setopt(h, CURLOPT_HTTPGET, 1L);
+    curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdrs);
+    curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, timeout_ms);
+    curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, timeout_ms);
+    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, proxy_on_body);
+    curl_easy_setopt(h, CURLOPT_WRITEDATA, &body);
+    CURLcode cc = curl_easy_perform(h);
+    curl_slist_free_all(hdrs);
+    if (cc != CURLE_OK) {
+        snprintf(err, errlen, "%s", curl_easy_strerror(cc));
+        free(body.data);
+        return -1;
+    }
+    long code = 0;
+    curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &code);
+    *status = (int)code;
+    if (body.len > 0)
+        *out = json_tokener_parse(body.data);
+    free(body.data);
+    return 0;
+}

@@ -1,0 +1,33 @@
+/* proxy: forwarding a request to an upstream service over libcurl and
+ * relaying its answer. Each civetweb worker thread keeps one curl handle, so
+ * upstream connections are kept alive and reused between requests. */
+#ifndef GATEWAY_PROXY_H
+#define GATEWAY_PROXY_H
+
+#include <json-c/json.h>
+
+#include "metrics.h"
+#include "upstream.h"
+#include "web.h"
+
+typedef struct proxy_config {
+    long timeout_ms;         /* whole exchange: beyond it, 504 */
+    long connect_timeout_ms; /* connection: beyond it, 502 */
+    const char *internal_token; /* sent as X-Internal-Token when non-empty; copied */
+} proxy_config;
+
+/* Once, before serving. Registers the upstream metrics in reg (may be NULL).
+ * Returns 0 or -1. */
+int proxy_init(const proxy_config *pc, metrics_registry *reg);
+void proxy_cleanup(void);
+
+/* web_handler for the proxied routes; the route's ud is the upstream. */
+int proxy_handle(web_req *r);
+
+/* GET <upstream base><path> within timeout_ms. On an HTTP answer returns 0
+ * with *status and, when the body is JSON, *body (a new reference, else NULL).
+ * On a transport failure returns -1 with the reason in err. */
+int proxy_get_json(const upstream *u, const char *path, long timeout_ms, int *status,
+                   json_object **body, char *err, size_t errlen);
+
+#endif

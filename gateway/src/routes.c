@@ -1,0 +1,19 @@
+/* routes: the gateway's route table. The probes and /metrics come from
+ * common/health; everything under a service's prefix is proxied to it. */
+#include "proxy.h"
+#include "routes.h"
+#include "upstream.h"
+
+/* Proxied bodies are checked here (size, JSON, content type) so a bad request
+ * is refused at the edge, before it costs an upstream anything. */
+#define PROXIED (WEB_JSON_BODY)
+
+const web_route gateway_routes[] = {
+    {"*", "/api/automation/*", proxy_handle, PROXIED, &upstreams[UP_AUTOMATION]},
+    {"*", "/api/intelligence/*", proxy_handle, PROXIED, &upstreams[UP_INTELLIGENCE]},
+    {"*", "/api/toast/*", proxy_handle, PROXIED, &upstreams[UP_TOAST]},
+    {"*", "/api/embedding/*", proxy_handle, PROXIED, &upstreams[UP_EMBEDDING]},
+    {"*", "/api/admin/*", proxy_handle, PROXIED, &upstreams[UP_EMBEDDING_ADMIN]},
+    {"*", "/api/v1/sync/*", proxy_handle, PROXIED, &upstreams[UP_SYNC]},
+};
+const size_t gateway_nroutes = sizeof(gateway_routes) / sizeof(gateway_routes[0]);
