@@ -72,7 +72,7 @@ $(B)/bin/$(1): $$($(1)_OBJ) $(B)/obj/gen/$(1)/migrations.o $(COMMON_LIB)
 	$(CC) $(LDFLAGS) -o $$@ $$^ $(LDLIBS)
 $(B)/tests/$(1)/%: tests/unit/$(1)/%.c $$(filter-out %/main.o,$$($(1)_OBJ)) $(COMMON_LIB)
 	@mkdir -p $$(@D)
-	$(CC) $(CFLAGS) -I$(1)/src $(LDFLAGS) -o $$@ $$^ $(LDLIBS) -lcmocka
+	$(CC) $(CFLAGS) -I$(1)/src $(LDFLAGS) -o $$@ $$(filter %.c %.o %.a,$$^) $(LDLIBS) -lcmocka
 endef
 $(foreach d,$(DAEMONS),$(eval $(call DAEMON_RULES,$(d))))
 
@@ -82,7 +82,7 @@ $(B)/obj/gen/%.o: $(B)/gen/%.c
 
 $(B)/tests/common/%: tests/unit/common/%.c $(COMMON_LIB)
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS) -lcmocka
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $(filter %.c %.o %.a,$^) $(LDLIBS) -lcmocka
 
 deps:
 	@deploy/local/deps.sh

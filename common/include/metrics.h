@@ -17,10 +17,10 @@
 
 #include <stddef.h>
 
-#define METRICS_MAX_LABELS 6
-#define METRICS_MAX_SERIES 2000
+#define METRICS_MAX_LABELS  6
+#define METRICS_MAX_SERIES  2000
 #define METRICS_MAX_BUCKETS 24
-#define METRICS_MAX_NAME 200 /* bytes, for metric and label names */
+#define METRICS_MAX_NAME    200 /* bytes, for metric and label names */
 
 typedef struct metrics_registry metrics_registry;
 typedef struct metrics_family metrics_family;
@@ -47,8 +47,8 @@ metrics_family *metrics_gauge(metrics_registry *reg, const char *name, const cha
  * 0.0005 0.001 0.0025 0.005 0.01 0.025 0.05 0.1 0.25 0.5 1 2.5 5 10, for
  * request durations in seconds). */
 metrics_family *metrics_histogram(metrics_registry *reg, const char *name, const char *help,
-                                  const char *const *labels, size_t nlabels,
-                                  const double *buckets, size_t nbuckets);
+                                  const char *const *labels, size_t nlabels, const double *buckets,
+                                  size_t nbuckets);
 
 extern const double metrics_default_buckets[];
 extern const size_t metrics_default_nbuckets;
@@ -58,6 +58,9 @@ void metrics_inc(metrics_family *f, const char *const *label_values, double v);
 /* Gauge: set to v, or add delta (may be negative). */
 void metrics_set(metrics_family *f, const char *const *label_values, double v);
 void metrics_add(metrics_family *f, const char *const *label_values, double delta);
+/* Counter whose value is kept elsewhere (the kernel's CPU time, say): copy it
+ * in; a value lower than the current one is ignored. */
+void metrics_counter_set(metrics_family *f, const char *const *label_values, double v);
 /* Histogram: record one observation (NaN is ignored). */
 void metrics_observe(metrics_family *f, const char *const *label_values, double v);
 
