@@ -26,7 +26,11 @@ typedef struct js_err {
 /* Parse exactly len bytes as one JSON value (UTF-8, nesting at most
  * JS_MAX_DEPTH, nothing but whitespace after it). On success *out is a new
  * reference the caller puts. On failure: JS_INVALID and err says what and
- * where ("invalid JSON at byte 17: unexpected character"). */
+ * where ("invalid JSON at byte 17: unexpected character").
+ * Strict RFC 8259: NUL bytes, ill-formed UTF-8 (overlongs, surrogates), NaN,
+ * Infinity, "1.", "-01" and raw control characters in strings are refused.
+ * The document "null" is JS_OK with *out NULL (js_require_object refuses it).
+ * JS_MAX_DEPTH counts arrays and objects: 32 nested "[" are accepted, 33 not. */
 js_status js_parse(const char *buf, size_t len, json_object **out, js_err *err);
 
 /* The document must be an object ("request body must be a JSON object"). */
@@ -35,14 +39,17 @@ js_status js_require_object(json_object *doc, js_err *err);
 /* Strings: length in bytes within [minlen, maxlen]. */
 js_status js_get_string(json_object *obj, const char *field, bool required, size_t minlen,
                         size_t maxlen, const char **out, js_err *err);
-/* Integers (JSON numbers without fraction) within [min, max]. */
+/* Integers (JSON numbers without fraction) within [min, max]. Integral numbers
+ * written as 3.0 or 1e2 are accepted; 1.5, "3" and true are not. Numbers beyond
+ * long long are refused, and so is -9223372036854775808 itself: json-c
+ * saturates smaller numbers to it, so the two cannot be told apart. */
 js_status js_get_int(json_object *obj, const char *field, bool required, long long min,
                      long long max, long long *out, js_err *err);
-js_status js_get_double(json_object *obj, const char *field, bool required, double min,
-                        double max, double *out, js_err *err);
-js_status js_get_bool(json_object *obj, const char *field, bool required, bool *out,
-                      js_err *err);
-/* One of the NULL-terminated allowed values; the message lists them. */
+js_status js_get_double(json_object *obj, const char *field, bool required, double min, double max,
+                        double *out, js_err *err);
+js_status js_get_bool(json_object *obj, const char *field, bool required, bool *out, js_err *err);
+/* One of the NULL-terminated allowed values; the message lists them. *out is
+ * the matching entry of allowed (so it outlives obj). */
 js_status js_get_enum(json_object *obj, const char *field, bool required,
                       const char *const *allowed, const char **out, js_err *err);
 js_status js_get_uuid(json_object *obj, const char *field, bool required, const char **out,

@@ -40,14 +40,13 @@ typedef struct log_field {
     } v;
 } log_field;
 
-#define LF_STR(k, val)    ((log_field){.key = (k), .type = LOG_F_STR, .v.s = (val)})
-#define LF_INT(k, val)    ((log_field){.key = (k), .type = LOG_F_INT, .v.i = (long long)(val)})
-#define LF_DOUBLE(k, val) ((log_field){.key = (k), .type = LOG_F_DOUBLE, .v.d = (double)(val)})
-#define LF_BOOL(k, val)   ((log_field){.key = (k), .type = LOG_F_BOOL, .v.b = (val)})
-#define LF_PRESENCE(k, is_set)                                                                     \
-    ((log_field){.key = (k), .type = LOG_F_PRESENCE, .v.b = (is_set)})
+#define LF_STR(k, val)         ((log_field){.key = (k), .type = LOG_F_STR, .v.s = (val)})
+#define LF_INT(k, val)         ((log_field){.key = (k), .type = LOG_F_INT, .v.i = (long long)(val)})
+#define LF_DOUBLE(k, val)      ((log_field){.key = (k), .type = LOG_F_DOUBLE, .v.d = (double)(val)})
+#define LF_BOOL(k, val)        ((log_field){.key = (k), .type = LOG_F_BOOL, .v.b = (val)})
+#define LF_PRESENCE(k, is_set) ((log_field){.key = (k), .type = LOG_F_PRESENCE, .v.b = (is_set)})
 /* A field list ends with a zeroed entry; LOG_FIELDS adds it. */
-#define LOG_FIELDS(...)   ((const log_field[]){__VA_ARGS__, {0}})
+#define LOG_FIELDS(...) ((const log_field[]){__VA_ARGS__, {0}})
 
 /* Set the service name written on every line and the minimum level. Call once,
  * before any thread starts; the name is copied. */
