@@ -71,7 +71,11 @@ bus_status bus_events_ensure(bus *b);
 /* Publish to JetStream and wait for the stream's acknowledgement. */
 bus_status bus_js_publish(bus *b, const char *subject, const void *data, size_t len);
 /* Consume stream messages matching filter with a durable consumer named
- * durable (explicit acks, redelivered when not acked). */
+ * durable (explicit acks, redelivered when not acked). Delivery is at least
+ * once: a handler that has not returned after 30 s (the ack wait) sees its
+ * message delivered again, so handlers are idempotent. Replicas consuming with
+ * the same durable share the messages. A durable keeps its filter: a different
+ * filter for an existing durable is BUS_ERR_INVALID. */
 bus_status bus_consume(bus *b, const char *stream, const char *durable, const char *filter,
                        bus_event_handler fn, void *ud);
 

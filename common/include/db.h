@@ -6,7 +6,8 @@
  * is down. A connection that fails is closed on release and reopened by a later
  * acquire; a broken idle connection is found by the next query, which fails
  * once with DB_ERR_UNAVAILABLE. A connection is used by one thread at a time:
- * acquire it, use it, release it. */
+ * acquire it, use it, release it. Session settings outlive a release: change
+ * them with SET LOCAL inside a transaction, never with a plain SET. */
 #ifndef BRAIN_DB_H
 #define BRAIN_DB_H
 
