@@ -1,6 +1,6 @@
 /* bus: NATS through nats.c: one connection per process that reconnects by
- * itself, core publish/request/subscribe with the request id in a header, and
- * JetStream streams with durable push consumers.
+ * itself, and core publish/request/subscribe with the request id in a header.
+ * JetStream streams with durable push consumers are in bus_js.c.
  *
  * nats.c runs callbacks on its own threads. Every subscription's closure
  * (struct bus_sub) lives until bus_close has seen the connection closed and
@@ -17,41 +17,13 @@
 
 #include <nats/nats.h>
 
+#include "bus_internal.h"
 #include "log.h"
 #include "util.h"
 
-#define BUS_URL_MAX       1024
-#define BUS_LIST_MAX      16 /* servers in a url, subjects of a stream */
-#define BUS_NAME_MAX      64
-#define BUS_SUBJECT_MAX   256
 #define HDR_REQUEST_ID    "X-Request-Id"
 #define BUS_DRAIN_MS      5000
 #define BUS_CLOSE_WAIT_MS (BUS_DRAIN_MS + 5000)
-#define BUS_ACK_WAIT_S    30
-#define BUS_NAK_BASE_MS   250
-#define BUS_NAK_MAX_MS    30000
-
-struct bus_sub {
-    struct bus_sub *next;
-    bus *b;
-    natsSubscription *sub;
-    bus_handler fn;        /* core subscription, or */
-    bus_event_handler efn; /* JetStream consumer */
-    void *ud;
-    bool done; /* closed, and its handler will not run again */
-};
-
-struct bus {
-    natsOptions *opts;
-    natsConnection *nc;
-    jsCtx *js;
-    pthread_mutex_t mu;
-    pthread_cond_t cv; /* closed or a subscription's done changed */
-    bool closed;
-    struct bus_sub *subs;
-    char url[BUS_URL_MAX]; /* the servers without credentials, for logs */
-    char name[BUS_NAME_MAX];
-};
 
 struct bus_msg {
     bus *b;
@@ -99,8 +71,8 @@ redact_url(const char *in, char *out, size_t cap)
 
 /* Split a comma-separated list in place (spaces trimmed). Returns the count or
  * -1 when it is empty or too long. */
-static int
-split_list(char *s, char **items, int max)
+int
+bus_i_split_list(char *s, char **items, int max)
 {
     int n = 0;
     char *save = NULL;
@@ -121,8 +93,8 @@ split_list(char *s, char **items, int max)
     return n > 0 ? n : -1;
 }
 
-static bus_status
-from_nats(natsStatus s)
+bus_status
+bus_i_from_nats(natsStatus s)
 {
     switch (s) {
     case NATS_OK:
@@ -280,7 +252,7 @@ bus_connect(const char *url, const char *name, bus **out)
         return BUS_ERR_INVALID;
     *out = NULL;
     if (url == NULL || util_strlcpy(copy, url, sizeof(copy)) >= sizeof(copy)
-        || (n = split_list(copy, servers, BUS_LIST_MAX)) < 0)
+        || (n = bus_i_split_list(copy, servers, BUS_LIST_MAX)) < 0)
         return BUS_ERR_INVALID;
     b = calloc(1, sizeof(*b));
     if (b == NULL)
@@ -317,7 +289,7 @@ bus_connect(const char *url, const char *name, bus **out)
         } else {
             free_bus(b);
         }
-        return from_nats(s) == BUS_ERR_INVALID ? BUS_ERR_INVALID : BUS_ERR_OTHER;
+        return bus_i_from_nats(s) == BUS_ERR_INVALID ? BUS_ERR_INVALID : BUS_ERR_OTHER;
     }
     *out = b;
     return BUS_OK;
@@ -386,13 +358,13 @@ bus_ping(bus *b, int timeout_ms, int *latency_ms)
     s = natsConnection_FlushTimeout(b->nc, timeout_ms);
     if (s == NATS_OK && latency_ms != NULL)
         *latency_ms = (int)((util_mono_ns() - t0) / 1000000);
-    return from_nats(s);
+    return bus_i_from_nats(s);
 }
 
 /* Subjects often carry ids from requests: a space or line break in one would
  * be read by the server as protocol, not as part of the subject. */
-static bool
-subject_ok(const char *s)
+bool
+bus_i_subject_ok(const char *s)
 {
     size_t n = s != NULL ? strlen(s) : 0;
 
@@ -406,14 +378,14 @@ subject_ok(const char *s)
 }
 
 /* A message carrying the calling thread's request id. */
-static bus_status
-make_msg(const char *subject, const void *data, size_t len, natsMsg **out)
+bus_status
+bus_i_make_msg(const char *subject, const void *data, size_t len, natsMsg **out)
 {
     const char *rid = log_request_id();
     natsStatus s;
 
     *out = NULL;
-    if (!subject_ok(subject) || len > INT_MAX || (data == NULL && len > 0))
+    if (!bus_i_subject_ok(subject) || len > INT_MAX || (data == NULL && len > 0))
         return BUS_ERR_INVALID;
     s = natsMsg_Create(out, subject, NULL, data, (int)len);
     if (s == NATS_OK && rid[0] != '\0')
@@ -422,7 +394,7 @@ make_msg(const char *subject, const void *data, size_t len, natsMsg **out)
         natsMsg_Destroy(*out);
         *out = NULL;
     }
-    return from_nats(s);
+    return bus_i_from_nats(s);
 }
 
 bus_status
@@ -433,14 +405,14 @@ bus_publish(bus *b, const char *subject, const void *data, size_t len)
 
     if (b == NULL)
         return BUS_ERR_INVALID;
-    st = make_msg(subject, data, len, &m);
+    st = bus_i_make_msg(subject, data, len, &m);
     if (st != BUS_OK)
         return st;
     /* nats.c would buffer while reconnecting; the caller should know now. */
     if (!bus_connected(b))
         st = BUS_ERR_UNAVAILABLE;
     else
-        st = from_nats(natsConnection_PublishMsg(b->nc, m));
+        st = bus_i_from_nats(natsConnection_PublishMsg(b->nc, m));
     natsMsg_Destroy(m);
     return st;
 }
@@ -459,14 +431,14 @@ bus_request(bus *b, const char *subject, const void *data, size_t len, int timeo
     *reply = NULL;
     if (b == NULL || timeout_ms <= 0)
         return BUS_ERR_INVALID;
-    st = make_msg(subject, data, len, &m);
+    st = bus_i_make_msg(subject, data, len, &m);
     if (st != BUS_OK)
         return st;
     if (!bus_connected(b)) {
         st = BUS_ERR_UNAVAILABLE;
         goto out;
     }
-    st = from_nats(natsConnection_RequestMsg(&resp, b->nc, m, timeout_ms));
+    st = bus_i_from_nats(natsConnection_RequestMsg(&resp, b->nc, m, timeout_ms));
     if (st == BUS_OK) {
         size_t n = (size_t)natsMsg_GetDataLength(resp);
         *reply = malloc(n + 1);
@@ -487,8 +459,8 @@ out:
 }
 
 /* Run fn for msg with the message's request id set on this thread. */
-static int
-dispatch(struct bus_sub *bs, natsMsg *msg)
+int
+bus_i_dispatch(struct bus_sub *bs, natsMsg *msg)
 {
     const char *rid = NULL;
     bus_msg bm = {.b = bs->b, .m = msg};
@@ -510,39 +482,7 @@ on_core_msg(natsConnection *nc, natsSubscription *sub, natsMsg *msg, void *closu
 {
     (void)nc;
     (void)sub;
-    dispatch(closure, msg);
-    natsMsg_Destroy(msg);
-}
-
-/* Redelivery backs off with the number of attempts so that a message that
- * keeps failing does not spin. */
-static void
-nak_later(natsMsg *msg)
-{
-    jsMsgMetaData *meta = NULL;
-    uint64_t delivered = 1;
-    int64_t delay = BUS_NAK_BASE_MS;
-
-    if (natsMsg_GetMetaData(&meta, msg) == NATS_OK) {
-        delivered = meta->NumDelivered;
-        jsMsgMetaData_Destroy(meta);
-    }
-    for (uint64_t i = 1; i < delivered && delay < BUS_NAK_MAX_MS; i++)
-        delay *= 2;
-    if (delay > BUS_NAK_MAX_MS)
-        delay = BUS_NAK_MAX_MS;
-    natsMsg_NakWithDelay(msg, delay, NULL);
-}
-
-static void
-on_js_msg(natsConnection *nc, natsSubscription *sub, natsMsg *msg, void *closure)
-{
-    (void)nc;
-    (void)sub;
-    if (dispatch(closure, msg) == 0)
-        natsMsg_Ack(msg, NULL);
-    else
-        nak_later(msg);
+    bus_i_dispatch(closure, msg);
     natsMsg_Destroy(msg);
 }
 
@@ -559,8 +499,8 @@ on_sub_complete(void *closure)
 }
 
 /* Keep a new subscription for bus_close, or undo it. */
-static bus_status
-track_sub(bus *b, struct bus_sub *bs)
+bus_status
+bus_i_track_sub(bus *b, struct bus_sub *bs)
 {
     if (natsSubscription_SetOnCompleteCB(bs->sub, on_sub_complete, bs) != NATS_OK) {
         natsSubscription_Unsubscribe(bs->sub);
@@ -581,8 +521,8 @@ bus_subscribe(bus *b, const char *subject, const char *queue, bus_handler fn, vo
     struct bus_sub *bs;
     natsStatus s;
 
-    if (b == NULL || !subject_ok(subject) || fn == NULL
-        || (queue != NULL && queue[0] != '\0' && !subject_ok(queue)))
+    if (b == NULL || !bus_i_subject_ok(subject) || fn == NULL
+        || (queue != NULL && queue[0] != '\0' && !bus_i_subject_ok(queue)))
         return BUS_ERR_INVALID;
     bs = calloc(1, sizeof(*bs));
     if (bs == NULL)
@@ -595,9 +535,9 @@ bus_subscribe(bus *b, const char *subject, const char *queue, bus_handler fn, vo
         s = natsConnection_Subscribe(&bs->sub, b->nc, subject, on_core_msg, bs);
     if (s != NATS_OK) {
         free(bs);
-        return from_nats(s);
+        return bus_i_from_nats(s);
     }
-    return track_sub(b, bs);
+    return bus_i_track_sub(b, bs);
 }
 
 const char *
@@ -633,198 +573,11 @@ bus_respond(bus_msg *m, const void *data, size_t len)
 
     if (reply == NULL || reply[0] == '\0')
         return BUS_ERR_INVALID;
-    st = make_msg(reply, data, len, &r);
+    st = bus_i_make_msg(reply, data, len, &r);
     if (st == BUS_OK)
-        st = from_nats(natsConnection_PublishMsg(m->b->nc, r));
+        st = bus_i_from_nats(natsConnection_PublishMsg(m->b->nc, r));
     natsMsg_Destroy(r);
     return st;
-}
-
-/* JetStream. */
-
-static bool
-js_name_ok(const char *s)
-{
-    size_t n = s != NULL ? strlen(s) : 0;
-
-    if (n == 0 || n > BUS_NAME_MAX)
-        return false;
-    for (size_t i = 0; i < n; i++) {
-        char ch = s[i];
-        if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9')
-              || ch == '_' || ch == '-'))
-            return false;
-    }
-    return true;
-}
-
-bus_status
-bus_stream_ensure(bus *b, const char *stream, const char *subjects, int64_t max_age_s)
-{
-    char copy[BUS_URL_MAX];
-    char *subj[BUS_LIST_MAX];
-    jsStreamInfo *si = NULL;
-    jsStreamConfig cfg;
-    jsErrCode jerr = 0;
-    natsStatus s;
-    int n;
-
-    if (b == NULL || !js_name_ok(stream) || subjects == NULL || max_age_s < 0
-        || max_age_s > INT64_MAX / 1000000000LL
-        || util_strlcpy(copy, subjects, sizeof(copy)) >= sizeof(copy)
-        || (n = split_list(copy, subj, BUS_LIST_MAX)) < 0)
-        return BUS_ERR_INVALID;
-    if (!bus_connected(b))
-        return BUS_ERR_UNAVAILABLE;
-    s = js_GetStreamInfo(&si, b->js, stream, NULL, &jerr);
-    jsStreamInfo_Destroy(si);
-    si = NULL;
-    if (s == NATS_OK)
-        return BUS_OK;
-    if (s != NATS_NOT_FOUND && jerr != JSStreamNotFoundErr)
-        goto fail;
-
-    jsStreamConfig_Init(&cfg);
-    cfg.Name = stream;
-    cfg.Subjects = (const char **)subj;
-    cfg.SubjectsLen = n;
-    cfg.Retention = js_LimitsPolicy;
-    cfg.Storage = js_FileStorage;
-    cfg.MaxAge = max_age_s * 1000000000LL;
-    s = js_AddStream(&si, b->js, &cfg, NULL, &jerr);
-    jsStreamInfo_Destroy(si);
-    /* Another replica may have created it a moment ago. */
-    if (s != NATS_OK && jerr != JSStreamNameExistErr)
-        goto fail;
-    log_msg(LOGL_INFO, LOG_FIELDS(LF_STR("stream", stream), LF_STR("subjects", subjects)),
-            "stream ready");
-    return BUS_OK;
-fail:
-    log_msg(LOGL_ERROR,
-            LOG_FIELDS(LF_STR("stream", stream), LF_STR("error", natsStatus_GetText(s)),
-                       LF_INT("js_error", jerr)),
-            "stream setup failed");
-    return from_nats(s);
-}
-
-bus_status
-bus_events_ensure(bus *b)
-{
-    return bus_stream_ensure(b, "EVENTS", "events.>", 7 * 24 * 3600);
-}
-
-bus_status
-bus_js_publish(bus *b, const char *subject, const void *data, size_t len)
-{
-    natsMsg *m = NULL;
-    jsPubAck *ack = NULL;
-    jsErrCode jerr = 0;
-    bus_status st;
-
-    if (b == NULL)
-        return BUS_ERR_INVALID;
-    st = make_msg(subject, data, len, &m);
-    if (st != BUS_OK)
-        return st;
-    if (!bus_connected(b)) {
-        natsMsg_Destroy(m);
-        return BUS_ERR_UNAVAILABLE;
-    }
-    /* NATS_NO_RESPONDERS here means no stream takes the subject. */
-    st = from_nats(js_PublishMsg(&ack, b->js, m, NULL, &jerr));
-    jsPubAck_Destroy(ack);
-    natsMsg_Destroy(m);
-    return st;
-}
-
-/* The durable consumer is created here, not by js_Subscribe: nats.c deletes a
- * consumer that its subscribe call created as soon as that subscription is
- * drained, and a durable must outlive its consumer process. It is a push
- * consumer delivering to a queue group named after it, so that replicas of a
- * daemon share the work. */
-static bus_status
-ensure_consumer(bus *b, const char *stream, const char *durable, const char *filter)
-{
-    char deliver[BUS_SUBJECT_MAX];
-    jsConsumerInfo *ci = NULL;
-    jsConsumerConfig cc;
-    jsErrCode jerr = 0;
-    natsStatus s;
-    bus_status st = BUS_OK;
-
-    s = js_GetConsumerInfo(&ci, b->js, stream, durable, NULL, &jerr);
-    if (s == NATS_OK) {
-        const char *have = ci->Config->FilterSubject;
-        if (have == NULL || strcmp(have, filter) != 0) {
-            log_msg(LOGL_ERROR,
-                    LOG_FIELDS(LF_STR("stream", stream), LF_STR("durable", durable),
-                               LF_STR("filter", have != NULL ? have : "")),
-                    "durable consumer exists with another filter");
-            st = BUS_ERR_INVALID;
-        }
-        jsConsumerInfo_Destroy(ci);
-        return st;
-    }
-    if (s != NATS_NOT_FOUND && jerr != JSConsumerNotFoundErr)
-        goto fail;
-    snprintf(deliver, sizeof(deliver), "_brain.deliver.%s.%s", stream, durable);
-    jsConsumerConfig_Init(&cc);
-    cc.Durable = durable;
-    cc.DeliverSubject = deliver;
-    cc.DeliverGroup = durable;
-    cc.FilterSubject = filter;
-    cc.DeliverPolicy = js_DeliverAll;
-    cc.AckPolicy = js_AckExplicit;
-    cc.AckWait = BUS_ACK_WAIT_S * 1000000000LL;
-    s = js_AddConsumer(&ci, b->js, stream, &cc, NULL, &jerr);
-    jsConsumerInfo_Destroy(ci);
-    if (s == NATS_OK)
-        return BUS_OK;
-fail:
-    log_msg(LOGL_ERROR,
-            LOG_FIELDS(LF_STR("stream", stream), LF_STR("durable", durable),
-                       LF_STR("error", natsStatus_GetText(s)), LF_INT("js_error", jerr)),
-            "durable consumer setup failed");
-    return from_nats(s);
-}
-
-bus_status
-bus_consume(bus *b, const char *stream, const char *durable, const char *filter,
-            bus_event_handler fn, void *ud)
-{
-    struct bus_sub *bs;
-    jsSubOptions so;
-    jsErrCode jerr = 0;
-    natsStatus s;
-    bus_status st;
-
-    if (b == NULL || !js_name_ok(stream) || !js_name_ok(durable) || !subject_ok(filter)
-        || fn == NULL)
-        return BUS_ERR_INVALID;
-    if (!bus_connected(b))
-        return BUS_ERR_UNAVAILABLE;
-    st = ensure_consumer(b, stream, durable, filter);
-    if (st != BUS_OK)
-        return st;
-    bs = calloc(1, sizeof(*bs));
-    if (bs == NULL)
-        return BUS_ERR_OTHER;
-    *bs = (struct bus_sub){.b = b, .efn = fn, .ud = ud};
-    jsSubOptions_Init(&so);
-    so.Stream = stream;
-    so.Consumer = durable;
-    so.Queue = durable;
-    so.ManualAck = true;
-    s = js_Subscribe(&bs->sub, b->js, filter, on_js_msg, bs, NULL, &so, &jerr);
-    if (s != NATS_OK) {
-        log_msg(LOGL_ERROR,
-                LOG_FIELDS(LF_STR("stream", stream), LF_STR("durable", durable),
-                           LF_STR("error", natsStatus_GetText(s)), LF_INT("js_error", jerr)),
-                "consumer subscription failed");
-        free(bs);
-        return from_nats(s);
-    }
-    return track_sub(b, bs);
 }
 
 const char *
