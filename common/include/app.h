@@ -15,6 +15,7 @@
 #ifndef BRAIN_APP_H
 #define BRAIN_APP_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "bus.h"
@@ -29,6 +30,8 @@ typedef struct app app;
 typedef struct app_spec {
     const char *service; /* "svc-toast" */
     int default_port;    /* DESIGN section 1 */
+    bool edge;           /* the gateway: faces clients, so INTERNAL_TOKEN is what it
+                            sends upstream, not what it asks of its own callers */
     const char *schema;  /* "toast": app_migrations are applied to it */
     const cfg_var *vars; /* the daemon's own variables (may be NULL) */
     size_t nvars;

@@ -5,9 +5,10 @@
  *   log_msg(LOGL_INFO, LOG_FIELDS(LF_STR("integration_id", id), LF_INT("duration_ms", 42)),
  *           "health check done");
  *
- * Fields whose key names a secret (password, secret, token, authorization,
- * api_key, credential, cookie; also passwd, apikey, api-key; any case, anywhere
- * in the key) are written as "[redacted]" whatever their value. Non-finite
+ * Fields whose key names a secret are written as "[redacted]" whatever their
+ * value: keys holding password, passwd, authorization, api_key, apikey or
+ * api-key anywhere, and keys ending in token, secret, credential or cookie (or
+ * their plurals), any case. "token_count" or "tokens_used" stay readable. Non-finite
  * doubles are written as null. A line cut to fit 8 KiB, or whose message was cut
  * at 2 KiB, carries "truncated":true and is still one valid JSON object. */
 #ifndef BRAIN_LOG_H

@@ -171,7 +171,6 @@ app_ensure_events(app *a)
     bus_status st = bus_events_ensure(a->bus);
     if (st == BUS_OK) {
         a->events_ready = true;
-        log_info("event stream ready");
     } else {
         log_warn("event stream not ready yet: %s", bus_status_name(st));
     }
@@ -231,7 +230,7 @@ app_open(app *a)
         .port = (int)cfg_int(a->cfg, "PORT"),
         .threads = (int)cfg_int(a->cfg, "HTTP_THREADS"),
         .max_body = WEB_MAX_BODY,
-        .internal_token = cfg_str(a->cfg, "INTERNAL_TOKEN"),
+        .internal_token = spec->edge ? NULL : cfg_str(a->cfg, "INTERNAL_TOKEN"),
         .metrics = a->metrics,
         .app = a,
     };
@@ -251,10 +250,6 @@ app_open(app *a)
         log_error("cannot serve HTTP: %s", err);
         return -1;
     }
-    log_msg(LOGL_INFO,
-            LOG_FIELDS(LF_STR("bind", wc.bind), LF_INT("port", web_server_port(a->web)),
-                       LF_STR("version", app_version())),
-            "listening");
     return 0;
 }
 
@@ -332,7 +327,9 @@ app_main(const app_spec *spec, int argc, char **argv)
         }
         health_set_started(a.health, true);
         web_server_set_ready(a.web, true);
-        log_msg(LOGL_INFO, LOG_FIELDS(LF_DOUBLE("duration_ms", (util_mono_ns() - t0) / 1e6)),
+        log_msg(LOGL_INFO,
+                LOG_FIELDS(LF_STR("version", app_version()),
+                           LF_DOUBLE("duration_ms", (double)(util_mono_ns() - t0) / 1e6)),
                 "started");
         while ((sig = app_wait_signal(&set, 1000)) == 0)
             app_ensure_events(&a);

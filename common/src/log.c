@@ -26,10 +26,13 @@ static const char tail_truncated[] = ",\"truncated\":true}\n";
 
 static const char *const level_names[] = {"debug", "info", "warn", "error"};
 
-/* Substrings of field keys whose values are never written. */
-static const char *const secret_words[] = {"password",      "passwd",  "secret", "token",
-                                           "authorization", "api_key", "apikey", "api-key",
-                                           "credential",    "cookie"};
+/* Field keys holding one of these anywhere are never written. */
+static const char *const secret_words[] = {"password", "passwd",  "authorization",
+                                           "api_key",  "apikey",  "api-key"};
+/* Keys ending in one of these (or its plural) are never written: "access_token",
+ * "client_secret", "credentials"; but "tokens_used" or "token_count" are
+ * figures, not secrets, and stay readable. */
+static const char *const secret_suffixes[] = {"token", "secret", "credential", "cookie"};
 
 static char service_name[SERVICE_MAX];
 static int min_level = LOGL_INFO; /* read and written with __atomic builtins */
@@ -212,6 +215,18 @@ key_is_secret(const char *key)
     for (size_t i = 0; i < sizeof(secret_words) / sizeof(secret_words[0]); i++) {
         if (strcasestr(key, secret_words[i]) != NULL)
             return true;
+    }
+    size_t klen = strlen(key);
+    for (size_t i = 0; i < sizeof(secret_suffixes) / sizeof(secret_suffixes[0]); i++) {
+        size_t wlen = strlen(secret_suffixes[i]);
+        for (size_t plural = 0; plural <= 1; plural++) {
+            if (klen < wlen + plural)
+                continue;
+            const char *tail = key + klen - wlen - plural;
+            if (strncasecmp(tail, secret_suffixes[i], wlen) == 0
+                && (plural == 0 || (tail[wlen] | 0x20) == 's'))
+                return true;
+        }
     }
     return false;
 }

@@ -40,6 +40,7 @@ gateway_stop(app *a)
 static const app_spec gateway_spec = {
     .service = "gateway",
     .default_port = 8080,
+    .edge = true,
     .schema = "gateway",
     .vars = upstream_vars,
     .routes = gateway_routes,

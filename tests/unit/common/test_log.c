@@ -259,12 +259,12 @@ test_redaction(void **state)
 
     /* Whatever the type of the value. */
     log_msg(LOGL_INFO,
-            LOG_FIELDS(LF_INT("token_count", 31337), LF_DOUBLE("secret_ratio", 0.25),
+            LOG_FIELDS(LF_INT("access_tokens", 31337), LF_DOUBLE("client_secret", 0.25),
                        LF_BOOL("has_password", true), LF_STR("user_token", NULL)),
             "x");
     json_object *o = only_line(&raw);
-    assert_string_equal(str_field(o, "token_count"), "[redacted]");
-    assert_string_equal(str_field(o, "secret_ratio"), "[redacted]");
+    assert_string_equal(str_field(o, "access_tokens"), "[redacted]");
+    assert_string_equal(str_field(o, "client_secret"), "[redacted]");
     assert_string_equal(str_field(o, "has_password"), "[redacted]");
     assert_string_equal(str_field(o, "user_token"), "[redacted]");
     assert_null(strstr(raw, "31337"));
@@ -280,13 +280,18 @@ test_redaction(void **state)
     assert_string_equal(str_field(o, "JWT_SECRET"), "[unset]");
     json_object_put(o);
 
-    /* Lookalikes that are not secrets are kept. */
-    log_msg(LOGL_INFO, LOG_FIELDS(LF_STR("pass", "p"), LF_STR("tok", "t"), LF_STR("key", "k")),
+    /* Lookalikes that are not secrets are kept, and so are figures about
+     * secrets (an embedding provider's token usage). */
+    log_msg(LOGL_INFO,
+            LOG_FIELDS(LF_STR("pass", "p"), LF_STR("tok", "t"), LF_STR("key", "k"),
+                       LF_INT("token_count", 7), LF_INT("tokens_used", 8)),
             "x");
     o = only_line(NULL);
     assert_string_equal(str_field(o, "pass"), "p");
     assert_string_equal(str_field(o, "tok"), "t");
     assert_string_equal(str_field(o, "key"), "k");
+    assert_int_equal(json_object_get_int(json_object_object_get(o, "token_count")), 7);
+    assert_int_equal(json_object_get_int(json_object_object_get(o, "tokens_used")), 8);
     json_object_put(o);
 }
 
