@@ -1,9 +1,8 @@
 -- 001_init: the embedding schema, owned by svc-embedding alone, and its migration record.
--- The runner (common/src/db.c) creates both before applying any file so that it
--- can record this one; repeating them here keeps the file a complete
--- description of the schema's start.
-CREATE SCHEMA IF NOT EXISTS embedding;
-
+-- The runner (common/src/db_migrate.c) creates the schema when it is missing
+-- and this table before applying any file, so that it can record this one. The
+-- schema itself is not created here: a daemon's role owns its schema but may not
+-- create schemas, and PostgreSQL checks that right before IF NOT EXISTS.
 CREATE TABLE IF NOT EXISTS embedding.schema_migrations (
     version    integer PRIMARY KEY,
     name       text NOT NULL,
