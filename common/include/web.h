@@ -47,6 +47,10 @@ typedef struct web_route {
     void *ud; /* given back by web_route_ud() (a module's own state) */
 } web_route;
 
+/* A WebSocket route. Upgrade requests are guarded like non-public routes (the
+ * internal token when configured, 503 "starting" until ready); an upgrade to
+ * a path without a route gets a 404 JSON error. Callbacks run on the
+ * connection's thread with its request id set for logging. */
 typedef struct web_ws_route {
     const char *pattern; /* as route.h, e.g. "/ws/{client_id}" */
     /* Before the upgrade: return 0 to accept, or an HTTP status to refuse. The
@@ -65,7 +69,8 @@ typedef struct web_config {
     const char *service;        /* label and log name */
     const char *bind;           /* address, default "127.0.0.1" */
     int port;                   /* 0 picks a free port (web_server_port tells it) */
-    int threads;                /* worker threads, default 16 */
+    int threads;                /* worker threads, default 16; each open connection
+                                   (idle keep-alive or WebSocket) holds one */
     size_t max_body;            /* default WEB_MAX_BODY */
     const char *internal_token; /* when non-empty, non-public routes require it in
                                    X-Internal-Token (constant-time compare) */
@@ -145,8 +150,18 @@ void *web_ws_data(const web_ws *ws);
 /* Send a text frame; safe from any thread while the connection lives.
  * Returns 0 or -1 (connection gone). */
 int web_ws_send_text(web_ws *ws, const char *text, size_t len);
-/* Ask the connection to close (normal closure). */
+/* Ask the connection to close (normal closure); on_close follows. */
 void web_ws_close(web_ws *ws);
+/* Lifetime rule for other threads. ws stays valid until on_close returns;
+ * after that it is freed unless references are held. A thread that may send
+ * after on_close (e.g. it found ws in a registry, then released the registry
+ * lock) takes a reference while ws is surely alive (under the lock that
+ * on_close also takes to remove ws), and drops it when done. Once closed,
+ * web_ws_send_text and web_ws_close on a referenced ws are harmless (-1 / no
+ * effect): they never touch the finished connection. Drop all references
+ * before web_server_free. web_ws_unref accepts NULL. */
+void web_ws_ref(web_ws *ws);
+void web_ws_unref(web_ws *ws);
 
 /* The status code's default error code ("not_found" for 404, ...). */
 const char *web_status_code_name(int status);

@@ -1,0 +1,89 @@
+/* web internals shared by web.c (the server), web_req.c (one HTTP request)
+ * and web_ws.c (WebSocket connections). Not part of the public API. */
+#ifndef BRAIN_WEB_INTERNAL_H
+#define BRAIN_WEB_INTERNAL_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <civetweb.h>
+
+#include "route.h"
+#include "web.h"
+
+#define WEB_REQUEST_ID_MAX 128         /* bytes of an accepted X-Request-Id */
+#define WEB_WS_MAX_MESSAGE (64 * 1024) /* bytes of one WebSocket message */
+
+struct web_server {
+    char *service;
+    char *bind;
+    char *internal_token; /* NULL when not configured */
+    int port;
+    int threads;
+    size_t max_body;
+    void *app;
+    metrics_family *m_requests; /* NULL without a registry */
+    metrics_family *m_duration;
+    route_table *routes;    /* data: const web_route * */
+    route_table *ws_routes; /* data: const web_ws_route * */
+    struct mg_context *ctx; /* NULL while stopped */
+    int bound_port;
+    bool ready;            /* atomic */
+    pthread_mutex_t ws_mu; /* guards ws_open */
+    web_ws *ws_open;       /* accepted WebSocket connections, doubly linked */
+};
+
+/* Copy a well-formed X-Request-Id (1..128 of [A-Za-z0-9._:-]) or generate a
+ * UUID into out[WEB_REQUEST_ID_MAX + 1]. */
+void web__request_id(const char *header, char out[WEB_REQUEST_ID_MAX + 1]);
+
+/* Copy s into out for an error message: at most max bytes, anything outside
+ * printable ASCII replaced by '?' (paths and methods come from the client). */
+void web__sanitize(const char *s, size_t max, char *out, size_t cap);
+
+/* The standard method name for a metrics label, or "OTHER". */
+const char *web__method_label(const char *method);
+
+/* The internal token and readiness checks of non-public routes: 0 when the
+ * request may proceed, else the status (401 or 503) with code and message. */
+int web__guard(web_server *s, const char *token_header, const char **code, const char **msg);
+
+/* The head of a response. */
+typedef struct web_head {
+    int status;
+    const char *ctype;
+    const char *request_id;
+    bool no_store;            /* Cache-Control: no-store (JSON) */
+    bool keep_alive;          /* else Connection: close, and civetweb closes */
+    bool head;                /* HEAD request: no body bytes */
+    const char *const *extra; /* NULL or NULL-terminated "Name: value" lines */
+} web_head;
+
+/* Write a complete error response by hand, for connections civetweb does not
+ * let mg_response_header_* handle (WebSocket upgrades, civetweb's own errors).
+ * Closes the connection afterwards. Returns the bytes of the body. */
+size_t web__raw_error(struct mg_connection *conn, int status, const char *code, const char *message,
+                      const char *request_id, const char *extra_header);
+
+/* Access-log line and request metrics. route is the pattern or "unmatched". */
+void web__account(web_server *s, bool quiet, const char *method, const char *route,
+                  const char *path, int status, int64_t start_ns, size_t bytes_out,
+                  const char *remote_addr);
+
+/* The catch-all civetweb request handler (web_req.c); cbdata is the server. */
+int web__handle_request(struct mg_connection *conn, void *cbdata);
+
+/* WebSocket side (web_ws.c). */
+int web__ws_connect(const struct mg_connection *conn, void *cbdata);
+void web__ws_ready(struct mg_connection *conn, void *cbdata);
+int web__ws_data(struct mg_connection *conn, int bits, char *data, size_t len, void *cbdata);
+void web__ws_close(const struct mg_connection *conn, void *cbdata);
+/* civetweb's connection_close callback: frees a WebSocket whose close handler
+ * never ran (a failed handshake). */
+void web__ws_conn_closed(const struct mg_connection *conn);
+/* Send a close frame (1001, going away) on every open WebSocket. */
+void web__ws_close_all(web_server *s);
+
+#endif

@@ -1,0 +1,552 @@
+/* web_req: one HTTP request, from civetweb's handler call to the access-log
+ * line: routing, guards, the body (size limit, 100 Continue, JSON), the
+ * handler, the replies (written by hand, always with Content-Length so
+ * keep-alive works) and the accessors handlers use. */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include <civetweb.h>
+#include <json-c/json.h>
+
+#include "log.h"
+#include "util.h"
+#include "web_internal.h"
+
+#define WEB_MSG_PATH_MAX 200         /* bytes of a path quoted in an error message */
+#define WEB_INLINE_BODY  (64 * 1024) /* bodies up to this go out with the head */
+/* compact, and "/" left alone (paths are easier to read that way) */
+#define WEB_JSON_FLAGS (JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE)
+
+struct web_req {
+    struct mg_connection *conn;
+    const struct mg_request_info *ri;
+    web_server *srv;
+    const web_route *route; /* NULL until matched */
+    route_match match;
+    const char *method;
+    const char *path;
+    char request_id[WEB_REQUEST_ID_MAX + 1];
+    int64_t start_ns;
+    char *body;
+    size_t body_len;
+    json_object *json;
+    bool body_done;  /* the body was read, drained or given up on */
+    bool must_close; /* the body is not (fully) read: no keep-alive */
+    bool head;
+    bool replied;
+    int status;
+    size_t bytes_out;
+};
+
+static json_object *
+error_doc(const char *code, const char *message, const char *field, const char *request_id)
+{
+    json_object *doc = json_object_new_object();
+    json_object *err = json_object_new_object();
+
+    if (doc == NULL || err == NULL) {
+        json_object_put(doc);
+        json_object_put(err);
+        return NULL;
+    }
+    json_object_object_add(err, "code", json_object_new_string(code));
+    json_object_object_add(err, "message", json_object_new_string(message));
+    if (field != NULL)
+        json_object_object_add(err, "field", json_object_new_string(field));
+    json_object_object_add(err, "request_id", json_object_new_string(request_id));
+    json_object_object_add(doc, "error", err);
+    return doc;
+}
+
+/* A header line a handler may add: "Name: value", no CR or LF. */
+static bool
+valid_header_line(const char *line)
+{
+    size_t n = strcspn(line, ":");
+
+    return n > 0 && line[n] == ':' && strpbrk(line, "\r\n") == NULL;
+}
+
+/* Write the status line, the headers and the body. The head is written by
+ * hand rather than with mg_response_header_*: civetweb refuses those once
+ * anything went out, and "100 Continue" may have. keep_alive must match what
+ * civetweb does after the handler (mg_disable_connection_keep_alive when not).
+ * Small bodies go out in the same write as the head. Returns 0 or -1. */
+static int
+write_response(struct mg_connection *conn, const web_head *h, const char *body, size_t len)
+{
+    char fixed[1024], date[40];
+    size_t extra_len = 0, send_len = h->head ? 0 : len;
+    time_t now = time(NULL);
+    struct tm tm;
+    int rc = 0;
+
+    gmtime_r(&now, &tm);
+    strftime(date, sizeof(date), "%a, %d %b %Y %H:%M:%S GMT", &tm);
+    for (size_t i = 0; h->extra != NULL && h->extra[i] != NULL; i++)
+        if (valid_header_line(h->extra[i]))
+            extra_len += strlen(h->extra[i]) + 2;
+    int n = snprintf(fixed, sizeof(fixed),
+                     "HTTP/1.1 %d %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\n"
+                     "X-Request-Id: %s\r\n%sDate: %s\r\nConnection: %s\r\n",
+                     h->status, mg_get_response_code_text(conn, h->status), h->ctype, len,
+                     h->request_id, h->no_store ? "Cache-Control: no-store\r\n" : "", date,
+                     h->keep_alive ? "keep-alive" : "close");
+    if (n < 0 || (size_t)n >= sizeof(fixed))
+        return -1;
+    size_t inline_len = send_len <= WEB_INLINE_BODY ? send_len : 0;
+    size_t total = (size_t)n + extra_len + 2 + inline_len, off = (size_t)n;
+    char *buf = malloc(total);
+    if (buf == NULL)
+        return -1;
+    memcpy(buf, fixed, (size_t)n);
+    for (size_t i = 0; h->extra != NULL && h->extra[i] != NULL; i++) {
+        if (!valid_header_line(h->extra[i])) {
+            log_error("invalid response header line left out");
+            continue;
+        }
+        size_t l = strlen(h->extra[i]);
+        memcpy(buf + off, h->extra[i], l);
+        memcpy(buf + off + l, "\r\n", 2);
+        off += l + 2;
+    }
+    memcpy(buf + off, "\r\n", 2);
+    off += 2;
+    if (inline_len > 0)
+        memcpy(buf + off, body, inline_len);
+    if (!h->keep_alive)
+        mg_disable_connection_keep_alive(conn);
+    if (mg_write(conn, buf, total) != (int)total
+        || (send_len > inline_len && mg_write(conn, body, send_len) != (int)send_len))
+        rc = -1;
+    free(buf);
+    return rc;
+}
+
+size_t
+web__raw_error(struct mg_connection *conn, int status, const char *code, const char *message,
+               const char *request_id, const char *extra_header)
+{
+    json_object *doc = error_doc(code, message, NULL, request_id);
+    const struct mg_request_info *ri = mg_get_request_info(conn);
+    const char *extra[] = {extra_header, NULL};
+    web_head h = {.status = status,
+                  .ctype = "application/json",
+                  .request_id = request_id,
+                  .no_store = true,
+                  .keep_alive = false,
+                  .head = ri != NULL && ri->request_method != NULL
+                          && strcmp(ri->request_method, "HEAD") == 0,
+                  .extra = extra};
+    const char *text = "{}";
+    size_t len = 2;
+
+    if (doc != NULL)
+        text = json_object_to_json_string_length(doc, WEB_JSON_FLAGS, &len);
+    int rc = write_response(conn, &h, text, len);
+    json_object_put(doc);
+    return rc == 0 && !h.head ? len : 0;
+}
+
+/* ---- replies ---- */
+
+static bool
+is_json_type(const char *ct)
+{
+    static const char want[] = "application/json";
+
+    if (ct == NULL)
+        return false;
+    ct += strspn(ct, " \t");
+    if (strncasecmp(ct, want, sizeof(want) - 1) != 0)
+        return false;
+    ct += sizeof(want) - 1;
+    ct += strspn(ct, " \t");
+    return *ct == '\0' || *ct == ';';
+}
+
+static bool
+has_body(const web_req *r)
+{
+    const char *te = mg_get_header(r->conn, "Transfer-Encoding");
+
+    return r->ri->content_length > 0 || (te != NULL && strcasestr(te, "chunked") != NULL);
+}
+
+static bool
+expects_continue(const web_req *r)
+{
+    const char *e = mg_get_header(r->conn, "Expect");
+
+    return e != NULL && strcasecmp(e, "100-continue") == 0;
+}
+
+/* Read the request body, keeping it in r->body when keep. Returns 0, 413 when
+ * it is larger than max_body (unread when Content-Length says so), 500 when
+ * out of memory, or 400 when the connection failed. Anything but 0 leaves the
+ * body partly unread, so the connection is then closed after the reply. */
+static int
+read_body(web_req *r, bool keep)
+{
+    size_t max = r->srv->max_body, total = 0, cap = 0;
+    long long cl = r->ri->content_length;
+    char scratch[4096];
+
+    r->body_done = true;
+    if (cl > (long long)max) {
+        r->must_close = true;
+        return 413;
+    }
+    if (!has_body(r))
+        return 0;
+    /* civetweb leaves the interim response to us: without it, clients that
+     * ask for it (curl, for large bodies) wait a second before sending */
+    if (expects_continue(r))
+        mg_printf(r->conn, "HTTP/1.1 100 Continue\r\n\r\n");
+    for (;;) {
+        char *dst = scratch;
+        size_t room = sizeof(scratch);
+        if (keep) {
+            if (r->body_len == cap) {
+                /* cap never exceeds max + 1: one byte past the limit tells 413 */
+                size_t ncap = cap == 0 ? (cl > 0 ? (size_t)cl + 1 : 16384) : cap * 2;
+                ncap = ncap > max + 1 ? max + 1 : ncap;
+                char *nb = realloc(r->body, ncap);
+                if (nb == NULL) {
+                    r->must_close = true;
+                    return 500;
+                }
+                r->body = nb;
+                cap = ncap;
+            }
+            dst = r->body + r->body_len;
+            room = cap - r->body_len;
+        }
+        int n = mg_read(r->conn, dst, room);
+        if (n < 0) {
+            r->must_close = true;
+            return 400;
+        }
+        if (n == 0)
+            return 0;
+        total += (size_t)n;
+        if (keep)
+            r->body_len += (size_t)n;
+        if (total > max) {
+            r->must_close = true;
+            return 413;
+        }
+    }
+}
+
+/* What civetweb will do with the connection after this request (its
+ * should_keep_alive), so that the Connection header tells the truth. */
+static bool
+keep_alive(const web_req *r, int status)
+{
+    const char *c = mg_get_header(r->conn, "Connection");
+
+    if (r->must_close || status == 401) /* civetweb always closes after a 401 */
+        return false;
+    if (c != NULL)
+        return strcasestr(c, "keep-alive") != NULL;
+    return r->ri->http_version != NULL && strcmp(r->ri->http_version, "1.1") == 0;
+}
+
+static int
+send_reply(web_req *r, int status, const char *ctype, const char *body, size_t len,
+           const char *const *extra, bool no_store)
+{
+    if (r->replied) {
+        log_error("second reply (status %d) to %s %s ignored", status, r->method,
+                  r->route != NULL ? r->route->pattern : "unmatched");
+        return -1;
+    }
+    r->replied = true;
+    r->status = status;
+    /* An unread body would be parsed as the next request: drain it now (within
+     * the limit), or close the connection after this reply. A client waiting
+     * for 100 Continue has not sent it: do not ask for it just to drop it;
+     * after a 401 civetweb closes anyway. */
+    if (!r->body_done && (expects_continue(r) || status == 401))
+        r->body_done = r->must_close = true;
+    else if (!r->body_done)
+        (void)read_body(r, false);
+    if (strpbrk(ctype, "\r\n") != NULL) {
+        log_error("invalid content type replaced");
+        ctype = "application/octet-stream";
+    }
+    web_head h = {.status = status,
+                  .ctype = ctype,
+                  .request_id = r->request_id,
+                  .no_store = no_store,
+                  .keep_alive = keep_alive(r, status),
+                  .head = r->head,
+                  .extra = extra};
+    if (write_response(r->conn, &h, body, len) != 0)
+        return -1;
+    r->bytes_out = r->head ? 0 : len;
+    return 0;
+}
+
+static int
+error_reply(web_req *r, int status, const char *code, const char *field, const char *message,
+            const char *const *extra)
+{
+    json_object *doc = error_doc(code, message, field, r->request_id);
+    size_t len = 0;
+    const char *text;
+    int rc;
+
+    if (doc == NULL)
+        return send_reply(r, 500, "application/json", "{}", 2, NULL, true);
+    text = json_object_to_json_string_length(doc, WEB_JSON_FLAGS, &len);
+    rc = send_reply(r, status, "application/json", text, len, extra, true);
+    json_object_put(doc);
+    return rc;
+}
+
+int
+web_reply(web_req *r, int status, const char *content_type, const char *body, size_t len,
+          const char *const *extra_headers)
+{
+    bool no_store = is_json_type(content_type);
+
+    for (size_t i = 0; no_store && extra_headers != NULL && extra_headers[i] != NULL; i++)
+        no_store = strncasecmp(extra_headers[i], "Cache-Control:", 14) != 0;
+    return send_reply(r, status, content_type != NULL ? content_type : "application/octet-stream",
+                      body, body != NULL ? len : 0, extra_headers, no_store);
+}
+
+int
+web_reply_json(web_req *r, int status, json_object *obj)
+{
+    size_t len = 0;
+    const char *text;
+    int rc;
+
+    if (obj == NULL) {
+        log_error("reply without a JSON body (out of memory?)");
+        return error_reply(r, 500, "internal_error", NULL, "internal error", NULL);
+    }
+    text = json_object_to_json_string_length(obj, WEB_JSON_FLAGS, &len);
+    rc = send_reply(r, status, "application/json", text, len, NULL, true);
+    json_object_put(obj);
+    return rc;
+}
+
+int
+web_reply_error(web_req *r, int status, const char *code, const char *fmt, ...)
+{
+    char msg[512];
+    va_list ap;
+
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+    return error_reply(r, status, code != NULL ? code : web_status_code_name(status), NULL, msg,
+                       NULL);
+}
+
+int
+web_reply_invalid(web_req *r, const js_err *err)
+{
+    return error_reply(r, 400, "invalid_request", err->field, err->message, NULL);
+}
+
+bool
+web_replied(const web_req *r)
+{
+    return r->replied;
+}
+
+/* ---- the pipeline ---- */
+
+/* Everything before the handler: route, guard, body. Returns true when the
+ * handler should run (false: an error reply was sent). */
+static bool
+prepare(web_req *r)
+{
+    web_server *s = r->srv;
+    char m[40], p[WEB_MSG_PATH_MAX + 1];
+    const char *code, *msg;
+    int st;
+
+    web__sanitize(r->method, 32, m, sizeof(m));
+    web__sanitize(r->path, WEB_MSG_PATH_MAX, p, sizeof(p));
+    route_result rr = route_find(s->routes, r->method, r->path, &r->match);
+    if (rr == ROUTE_NOT_FOUND) {
+        web_reply_error(r, 404, "not_found", "no route for %s %s", m, p);
+        return false;
+    }
+    if (rr == ROUTE_METHOD_NOT_ALLOWED) {
+        char allow[160];
+        snprintf(allow, sizeof(allow), "Allow: %s", r->match.allow);
+        const char *extra[] = {allow, NULL};
+        char text[300];
+        snprintf(text, sizeof(text), "method %s not allowed on %s", m, p);
+        error_reply(r, 405, "method_not_allowed", NULL, text, extra);
+        return false;
+    }
+    r->route = r->match.data;
+    if ((r->route->flags & WEB_PUBLIC) == 0
+        && (st = web__guard(s, mg_get_header(r->conn, "X-Internal-Token"), &code, &msg)) != 0) {
+        const char *extra[] = {"Retry-After: 1", NULL};
+        error_reply(r, st, code, NULL, msg, st == 503 ? extra : NULL);
+        return false;
+    }
+    st = read_body(r, (r->route->flags & (WEB_JSON_BODY | WEB_RAW_BODY)) != 0);
+    if (st == 413) {
+        web_reply_error(r, 413, "payload_too_large", "request body larger than %zu bytes",
+                        s->max_body);
+        return false;
+    }
+    if (st != 0) {
+        web_reply_error(r, st, web_status_code_name(st), "the request body could not be read");
+        return false;
+    }
+    if ((r->route->flags & WEB_JSON_BODY) != 0 && r->body_len > 0) {
+        js_err err;
+        if (!is_json_type(mg_get_header(r->conn, "Content-Type"))) {
+            web_reply_error(r, 415, "unsupported_media_type",
+                            "request body must be application/json");
+            return false;
+        }
+        if (js_parse(r->body, r->body_len, &r->json, &err) != JS_OK) {
+            error_reply(r, 400, "invalid_json", NULL, err.message, NULL);
+            return false;
+        }
+    }
+    return true;
+}
+
+int
+web__handle_request(struct mg_connection *conn, void *cbdata)
+{
+    web_req r;
+
+    memset(&r, 0, sizeof(r));
+    r.conn = conn;
+    r.srv = cbdata;
+    r.ri = mg_get_request_info(conn);
+    r.start_ns = util_mono_ns();
+    r.method = r.ri->request_method != NULL ? r.ri->request_method : "";
+    r.path = r.ri->local_uri != NULL ? r.ri->local_uri : "";
+    r.head = strcmp(r.method, "HEAD") == 0;
+    web__request_id(mg_get_header(conn, "X-Request-Id"), r.request_id);
+    log_set_request_id(r.request_id);
+
+    if (prepare(&r)) {
+        int rc = r.route->handler(&r);
+        if (!r.replied) {
+            log_error("handler for %s %s returned %d without replying", r.method, r.route->pattern,
+                      rc);
+            web_reply_error(&r, 500, "internal_error", "internal error");
+        }
+    }
+    web__account(r.srv, r.route != NULL && (r.route->flags & WEB_QUIET) != 0, r.method,
+                 r.route != NULL ? r.route->pattern : "unmatched", r.path, r.status, r.start_ns,
+                 r.bytes_out, r.ri->remote_addr);
+    json_object_put(r.json);
+    free(r.body);
+    log_set_request_id(NULL);
+    return r.status > 0 && r.status < 1000 ? r.status : 500;
+}
+
+/* ---- inside a handler ---- */
+
+const char *
+web_method(const web_req *r)
+{
+    return r->method;
+}
+
+const char *
+web_path(const web_req *r)
+{
+    return r->path;
+}
+
+const char *
+web_query_string(const web_req *r)
+{
+    return r->ri->query_string != NULL ? r->ri->query_string : "";
+}
+
+const char *
+web_route_pattern(const web_req *r)
+{
+    return r->route != NULL ? r->route->pattern : "unmatched";
+}
+
+const char *
+web_request_id(const web_req *r)
+{
+    return r->request_id;
+}
+
+const char *
+web_remote_addr(const web_req *r)
+{
+    return r->ri->remote_addr;
+}
+
+void *
+web_app(const web_req *r)
+{
+    return r->srv->app;
+}
+
+void *
+web_route_ud(const web_req *r)
+{
+    return r->route != NULL ? r->route->ud : NULL;
+}
+
+const char *
+web_param(const web_req *r, const char *name)
+{
+    return route_param(&r->match, name);
+}
+
+const char *
+web_header(const web_req *r, const char *name)
+{
+    return mg_get_header(r->conn, name);
+}
+
+void
+web_each_header(const web_req *r, void (*fn)(const char *name, const char *value, void *ud),
+                void *ud)
+{
+    for (int i = 0; i < r->ri->num_headers; i++)
+        fn(r->ri->http_headers[i].name, r->ri->http_headers[i].value, ud);
+}
+
+const char *
+web_query(const web_req *r, const char *name, char *buf, size_t cap)
+{
+    const char *q = r->ri->query_string;
+
+    /* mg_get_var: -1 absent, -2 does not fit; it decodes '+' as a space */
+    if (q == NULL || cap == 0 || mg_get_var(q, strlen(q), name, buf, cap) < 0)
+        return NULL;
+    return buf;
+}
+
+json_object *
+web_body_json(const web_req *r)
+{
+    return r->json;
+}
+
+const char *
+web_body(const web_req *r, size_t *len)
+{
+    *len = r->body_len;
+    return r->body_len > 0 ? r->body : NULL;
+}
