@@ -177,10 +177,15 @@ open_conn(db_pool *p, db_conn *c)
     char timeout[16];
     PGconn *pg;
     /* Keys before dbname may be overridden by the url, keys after it may not:
-     * the pool's connect timeout bounds every attempt whatever the url says. */
-    const char *keys[] = {"application_name", "keepalives",      "keepalives_idle",
-                          "dbname",           "connect_timeout", NULL};
-    const char *vals[] = {program_invocation_short_name, "1", "30", p->url, timeout, NULL};
+     * the pool's connect timeout bounds every attempt whatever the url says.
+     * GSSAPI encryption is off unless the url asks for it: probing for it
+     * loads Kerberos (about 0.8 MB resident) and costs a round trip on every
+     * connection, and Brain authenticates with passwords over TLS. */
+    const char *keys[] = {
+        "application_name", "keepalives", "keepalives_idle", "gssencmode", "dbname",
+        "connect_timeout",  NULL};
+    const char *vals[] = {
+        program_invocation_short_name, "1", "30", "disable", p->url, timeout, NULL};
 
     close_conn(c);
     snprintf(timeout, sizeof(timeout), "%d", p->connect_timeout_s);

@@ -1,4 +1,6 @@
 /* proxy: relay a request to an upstream service and its answer back. */
+#include "proxy.h"
+
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -7,31 +9,54 @@
 #include <curl/curl.h>
 
 #include "log.h"
-#include "proxy.h"
 #include "util.h"
 
-#define PROXY_MAX_RESPONSE    (32u * 1024 * 1024) /* larger upstream answers give 502 */
-#define PROXY_MAX_HEADER      4096
+#define PROXY_MAX_RESPONSE     (32u * 1024 * 1024) /* larger upstream answers give 502 */
+#define PROXY_MAX_HEADER       4096
 #define PROXY_MAX_RESP_HEADERS 64
-#define PROXY_MAX_URL         (UPSTREAM_MAX_URL + 6 * 2048)
+#define PROXY_MAX_URL          (UPSTREAM_MAX_URL + 6 * 2048)
+
+/* Upstream connections are idle for at most this long before curl closes
+ * them: less than the services' keep-alive (5 s), so the gateway never sends
+ * on a connection the service is closing, and an idle connection does not hold
+ * one of the service's worker threads for long. */
+#define PROXY_MAX_IDLE_S     4L
+#define PROXY_MAX_IDLE_CONNS 64L
 
 static proxy_config proxy_cfg;
 static char proxy_token[512];
 static pthread_key_t proxy_curl_key;
+/* One connection cache for every worker thread: the number of open upstream
+ * connections follows the number of requests in flight, not the number of
+ * gateway threads that ever talked to an upstream. */
+static CURLSH *proxy_share;
+static pthread_mutex_t proxy_share_locks[CURL_LOCK_DATA_LAST];
 static metrics_family *proxy_requests;
 static metrics_family *proxy_duration;
 
 /* Headers a proxy never forwards (hop-by-hop, or set by the gateway itself). */
 static const char *const proxy_drop_request[] = {
-    "host",     "connection",      "keep-alive",      "proxy-connection", "transfer-encoding",
-    "te",       "trailer",         "upgrade",         "content-length",   "expect",
-    "x-internal-token", "x-request-id", "x-forwarded-for", "x-forwarded-proto", "x-forwarded-host",
+    "host",
+    "connection",
+    "keep-alive",
+    "proxy-connection",
+    "transfer-encoding",
+    "te",
+    "trailer",
+    "upgrade",
+    "content-length",
+    "expect",
+    "x-internal-token",
+    "x-request-id",
+    "x-forwarded-for",
+    "x-forwarded-proto",
+    "x-forwarded-host",
     NULL,
 };
 static const char *const proxy_drop_response[] = {
-    "connection",   "keep-alive",   "proxy-connection", "transfer-encoding", "te",
-    "trailer",      "upgrade",      "content-length",   "content-type",      "x-request-id",
-    "date",         "server",       NULL,
+    "connection", "keep-alive",     "proxy-connection", "transfer-encoding", "te",   "trailer",
+    "upgrade",    "content-length", "content-type",     "x-request-id",      "date", "server",
+    NULL,
 };
 
 static bool
@@ -49,12 +74,44 @@ proxy_curl_free(void *h)
     curl_easy_cleanup(h);
 }
 
+static void
+proxy_share_lock(CURL *h, curl_lock_data data, curl_lock_access access, void *ud)
+{
+    (void)h;
+    (void)access;
+    (void)ud;
+    pthread_mutex_lock(&proxy_share_locks[data]);
+}
+
+static void
+proxy_share_unlock(CURL *h, curl_lock_data data, void *ud)
+{
+    (void)h;
+    (void)ud;
+    pthread_mutex_unlock(&proxy_share_locks[data]);
+}
+
+static int
+proxy_share_init(void)
+{
+    for (size_t i = 0; i < CURL_LOCK_DATA_LAST; i++)
+        pthread_mutex_init(&proxy_share_locks[i], NULL);
+    proxy_share = curl_share_init();
+    if (proxy_share == NULL
+        || curl_share_setopt(proxy_share, CURLSHOPT_LOCKFUNC, proxy_share_lock) != CURLSHE_OK
+        || curl_share_setopt(proxy_share, CURLSHOPT_UNLOCKFUNC, proxy_share_unlock) != CURLSHE_OK
+        || curl_share_setopt(proxy_share, CURLSHOPT_SHARE, CURL_LOCK_DATA_CONNECT) != CURLSHE_OK
+        || curl_share_setopt(proxy_share, CURLSHOPT_SHARE, CURL_LOCK_DATA_DNS) != CURLSHE_OK)
+        return -1;
+    return 0;
+}
+
 int
 proxy_init(const proxy_config *pc, metrics_registry *reg)
 {
     if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
         return -1;
-    if (pthread_key_create(&proxy_curl_key, proxy_curl_free) != 0)
+    if (pthread_key_create(&proxy_curl_key, proxy_curl_free) != 0 || proxy_share_init() != 0)
         return -1;
     proxy_cfg = *pc;
     util_strlcpy(proxy_token, pc->internal_token ? pc->internal_token : "", sizeof(proxy_token));
@@ -65,16 +122,20 @@ proxy_init(const proxy_config *pc, metrics_registry *reg)
                                          "Requests proxied to each upstream, by status code "
                                          "(502/504 for transport failures).",
                                          labels, 2);
-        proxy_duration = metrics_histogram(reg, "gateway_upstream_duration_seconds",
-                                           "Time each upstream took to answer.", labels, 1, NULL,
-                                           0);
+        proxy_duration =
+            metrics_histogram(reg, "gateway_upstream_duration_seconds",
+                              "Time each upstream took to answer.", labels, 1, NULL, 0);
     }
     return 0;
 }
 
+/* After the HTTP server stopped: its worker threads, and with them their
+ * handles, are gone, so the shared cache is no longer in use. */
 void
 proxy_cleanup(void)
 {
+    curl_share_cleanup(proxy_share);
+    proxy_share = NULL;
     curl_global_cleanup();
 }
 
@@ -94,7 +155,10 @@ proxy_handle_for_thread(void)
         curl_easy_reset(h);
     }
     curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(h, CURLOPT_MAXCONNECTS, 8L);
+    curl_easy_setopt(h, CURLOPT_SHARE, proxy_share);
+    curl_easy_setopt(h, CURLOPT_MAXAGE_CONN, PROXY_MAX_IDLE_S);
+    /* The size of the shared cache: idle connections beyond it are closed. */
+    curl_easy_setopt(h, CURLOPT_MAXCONNECTS, PROXY_MAX_IDLE_CONNS);
     curl_easy_setopt(h, CURLOPT_TCP_KEEPALIVE, 1L);
     curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
     curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 0L);
@@ -244,7 +308,8 @@ proxy_url_append(char *url, size_t cap, size_t *len, const char *s, bool query)
     static const char hex[] = "0123456789ABCDEF";
     for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
         bool keep = (*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9')
-                    || strchr("-._~/!$&'()*+,;=:@", *p) != NULL || (query && (*p == '?' || *p == '%'));
+                    || strchr("-._~/!$&'()*+,;=:@", *p) != NULL
+                    || (query && (*p == '?' || *p == '%'));
         if (*len + 4 >= cap)
             return false;
         if (keep) {
@@ -289,8 +354,9 @@ proxy_handle(web_req *r)
     size_t ulen = util_strlcpy(url, u->base, sizeof(url));
     const char *q = web_query_string(r);
     if (!proxy_url_append(url, sizeof(url), &ulen, web_path(r), false)
-        || (q[0] != '\0' && (!proxy_url_append(url, sizeof(url), &ulen, "?", true)
-                             || !proxy_url_append(url, sizeof(url), &ulen, q, true)))) {
+        || (q[0] != '\0'
+            && (!proxy_url_append(url, sizeof(url), &ulen, "?", true)
+                || !proxy_url_append(url, sizeof(url), &ulen, q, true)))) {
         rc = web_reply_error(r, 414, "uri_too_long", "request URI is too long");
         goto out;
     }
@@ -331,7 +397,8 @@ proxy_handle(web_req *r)
         bool timeout = cc == CURLE_OPERATION_TIMEDOUT;
         status = timeout ? 504 : 502;
         log_msg(LOGL_WARN,
-                LOG_FIELDS(LF_STR("upstream", u->service), LF_STR("curl_error", curl_easy_strerror(cc)),
+                LOG_FIELDS(LF_STR("upstream", u->service),
+                           LF_STR("curl_error", curl_easy_strerror(cc)),
                            LF_DOUBLE("duration_ms", secs * 1e3)),
                 "upstream request failed");
         proxy_observe(u, status, secs);
@@ -361,8 +428,8 @@ out:
 }
 
 int
-proxy_get_json(const upstream *u, const char *path, long timeout_ms, int *status,
-               json_object **out, char *err, size_t errlen)
+proxy_get_json(const upstream *u, const char *path, long timeout_ms, int *status, json_object **out,
+               char *err, size_t errlen)
 {
     *out = NULL;
     char url[UPSTREAM_MAX_URL + 128];

@@ -1,6 +1,7 @@
 /* proxy: forwarding a request to an upstream service over libcurl and
- * relaying its answer. Each civetweb worker thread keeps one curl handle, so
- * upstream connections are kept alive and reused between requests. */
+ * relaying its answer. Each civetweb worker thread keeps one curl handle and
+ * all of them share one connection cache, so upstream connections are kept
+ * alive and reused between requests and threads. */
 #ifndef GATEWAY_PROXY_H
 #define GATEWAY_PROXY_H
 
@@ -11,8 +12,8 @@
 #include "web.h"
 
 typedef struct proxy_config {
-    long timeout_ms;         /* whole exchange: beyond it, 504 */
-    long connect_timeout_ms; /* connection: beyond it, 502 */
+    long timeout_ms;            /* whole exchange: beyond it, 504 */
+    long connect_timeout_ms;    /* connection: beyond it, 502 */
     const char *internal_token; /* sent as X-Internal-Token when non-empty; copied */
 } proxy_config;
 

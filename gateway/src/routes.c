@@ -1,7 +1,8 @@
 /* routes: the gateway's route table. The probes and /metrics come from
  * common/health; everything under a service's prefix is proxied to it. */
-#include "proxy.h"
 #include "routes.h"
+
+#include "proxy.h"
 #include "upstream.h"
 
 /* Proxied bodies are checked here (size, JSON, content type) so a bad request

@@ -1,9 +1,10 @@
 /* upstream: the table of services behind the gateway. */
+#include "upstream.h"
+
 #include <string.h>
 
 #include "log.h"
 #include "proxy.h"
-#include "upstream.h"
 #include "util.h"
 
 upstream upstreams[UP_COUNT] = {

@@ -27,7 +27,7 @@ typedef struct upstream {
     const char *url_var;     /* the variable holding its base URL */
     const char *tail_prefix; /* when set, the path after the route prefix must begin so */
     char base[UPSTREAM_MAX_URL];
-    bool probe;              /* listed once in /health/detailed */
+    bool probe; /* listed once in /health/detailed */
 } upstream;
 
 extern upstream upstreams[UP_COUNT];
