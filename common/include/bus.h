@@ -51,8 +51,7 @@ bus_status bus_request(bus *b, const char *subject, const void *data, size_t len
                        char **reply, size_t *reply_len);
 
 /* Subscribe (queue may be NULL for a plain subscription). */
-bus_status bus_subscribe(bus *b, const char *subject, const char *queue, bus_handler fn,
-                         void *ud);
+bus_status bus_subscribe(bus *b, const char *subject, const char *queue, bus_handler fn, void *ud);
 
 const char *bus_msg_subject(const bus_msg *m);
 /* The payload (not NUL-terminated in general) and its length. */
@@ -64,8 +63,7 @@ bus_status bus_respond(bus_msg *m, const void *data, size_t len);
 
 /* Create the stream if it does not exist (limits retention, file storage,
  * subjects as given, max age in seconds); an existing stream is left as is. */
-bus_status bus_stream_ensure(bus *b, const char *stream, const char *subjects,
-                             int64_t max_age_s);
+bus_status bus_stream_ensure(bus *b, const char *stream, const char *subjects, int64_t max_age_s);
 /* The event stream of DESIGN section 5: EVENTS, "events.>", 7 days. */
 bus_status bus_events_ensure(bus *b);
 /* Publish to JetStream and wait for the stream's acknowledgement. */

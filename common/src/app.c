@@ -1,4 +1,6 @@
 /* app: start, serve and stop a daemon (see app.h). */
+#include "app.h"
+
 #include <errno.h>
 #include <pthread.h>
 #include <signal.h>
@@ -7,7 +9,6 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "app.h"
 #include "log.h"
 #include "util.h"
 
@@ -96,8 +97,8 @@ app_load_config(app *a, char *err, size_t errlen)
     if (a->cfg == NULL || cfg_add(a->cfg, cfg_common_vars, cfg_common_nvars) != 0)
         return -1;
     snprintf(a->port_default, sizeof(a->port_default), "%d", spec->default_port);
-    a->port_var = (cfg_var){"PORT", CFG_INT, a->port_default, 1, 65535, false,
-                            "TCP port the daemon listens on"};
+    a->port_var = (cfg_var){
+        "PORT", CFG_INT, a->port_default, 1, 65535, false, "TCP port the daemon listens on"};
     if (cfg_add(a->cfg, &a->port_var, 1) != 0)
         return -1;
     if (spec->nvars > 0 && cfg_add(a->cfg, spec->vars, spec->nvars) != 0)

@@ -1,9 +1,10 @@
 /* health: the six probe routes of every daemon (see health.h). */
+#include "health.h"
+
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "health.h"
 #include "log.h"
 #include "util.h"
 

@@ -27,8 +27,8 @@ static const char tail_truncated[] = ",\"truncated\":true}\n";
 static const char *const level_names[] = {"debug", "info", "warn", "error"};
 
 /* Field keys holding one of these anywhere are never written. */
-static const char *const secret_words[] = {"password", "passwd",  "authorization",
-                                           "api_key",  "apikey",  "api-key"};
+static const char *const secret_words[] = {"password", "passwd", "authorization",
+                                           "api_key",  "apikey", "api-key"};
 /* Keys ending in one of these (or its plural) are never written: "access_token",
  * "client_secret", "credentials"; but "tokens_used" or "token_count" are
  * figures, not secrets, and stay readable. */

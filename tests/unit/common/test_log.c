@@ -15,7 +15,6 @@
 #include <unistd.h>
 /* cmocka.h needs stdarg.h, stddef.h, stdint.h and setjmp.h first. */
 #include <cmocka.h>
-
 #include <json-c/json.h>
 
 #include "log.h"
