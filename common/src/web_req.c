@@ -379,6 +379,13 @@ prepare(web_req *r)
     web__sanitize(r->method, 32, m, sizeof(m));
     web__sanitize(r->path, WEB_MSG_PATH_MAX, p, sizeof(p));
     route_result rr = route_find(s->routes, r->method, r->path, &r->match);
+    /* A caller without the internal token learns nothing about the routes:
+     * it gets 401 for an unknown path as for a known one. */
+    if (rr != ROUTE_FOUND
+        && web__guard(s, mg_get_header(r->conn, "X-Internal-Token"), &code, &msg) == 401) {
+        error_reply(r, 401, code, NULL, msg, NULL);
+        return false;
+    }
     if (rr == ROUTE_NOT_FOUND) {
         web_reply_error(r, 404, "not_found", "no route for %s %s", m, p);
         return false;

@@ -703,6 +703,10 @@ test_internal_token(void **state)
     assert_null(strstr(r.body, "nope"));
     assert_int_equal(http(f.port, "GET", "/plain", right, NULL, &r), 200);
     assert_int_equal(http(f.port, "GET", "/live", NULL, NULL, &r), 200);
+    /* Without the token, an unknown path or method says nothing more. */
+    assert_int_equal(http(f.port, "GET", "/no/such/route", NULL, NULL, &r), 401);
+    assert_int_equal(http(f.port, "DELETE", "/live", wrong, NULL, &r), 401);
+    assert_int_equal(http(f.port, "GET", "/no/such/route", right, NULL, &r), 404);
     stop_server(&f);
 }
 
