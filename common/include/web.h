@@ -75,6 +75,8 @@ typedef struct web_config {
     const char *internal_token; /* when non-empty, non-public routes require it in
                                    X-Internal-Token (constant-time compare) */
     metrics_registry *metrics;  /* request metrics go here (may be NULL) */
+    int drain_ms;               /* web_server_stop waits this long for requests in
+                                   flight (default 10000) */
     void *app;                  /* given back by web_app() */
 } web_config;
 
@@ -95,7 +97,9 @@ int web_server_start(web_server *s, char *err, size_t errlen);
 int web_server_port(const web_server *s);
 /* Non-public routes answer 503 until this is set to true. */
 void web_server_set_ready(web_server *s, bool ready);
-/* Stop accepting, wait for in-flight requests to finish, close WebSockets. */
+/* Drain and stop: requests in flight finish (for at most drain_ms) while new
+ * ones get 503 "shutting_down", then WebSockets are closed (1001) and the
+ * server stops. */
 void web_server_stop(web_server *s);
 
 /* ---- inside a handler ---- */

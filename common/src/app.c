@@ -29,6 +29,7 @@ struct app {
     web_server *web;
     void *data;
     bool events_ready;
+    bool started; /* on_start ran: on_stop will */
     char port_default[16];
     cfg_var port_var;
 };
@@ -233,6 +234,9 @@ app_open(app *a)
         .max_body = WEB_MAX_BODY,
         .internal_token = spec->edge ? NULL : cfg_str(a->cfg, "INTERNAL_TOKEN"),
         .metrics = a->metrics,
+        /* Three quarters of the shutdown budget for requests in flight; the
+         * rest for NATS and the pool. */
+        .drain_ms = (int)cfg_int(a->cfg, "SHUTDOWN_TIMEOUT_S") * 750,
         .app = a,
     };
     a->web = web_server_new(&wc);
@@ -328,6 +332,7 @@ app_main(const app_spec *spec, int argc, char **argv)
         }
         health_set_started(a.health, true);
         web_server_set_ready(a.web, true);
+        a.started = true;
         log_msg(LOGL_INFO,
                 LOG_FIELDS(LF_STR("version", app_version()),
                            LF_DOUBLE("duration_ms", (double)(util_mono_ns() - t0) / 1e6)),
@@ -339,11 +344,12 @@ app_main(const app_spec *spec, int argc, char **argv)
 stop:
     log_info("stopping on %s", sig > 0 ? strsignal(sig) : "error");
     app_start_watchdog(&a);
-    web_server_set_ready(a.web, false);
-    web_server_stop(a.web);
-    if (spec->on_stop != NULL && health_started(a.health))
-        spec->on_stop(&a);
+    /* /ready answers 503 from here on, so load balancers stop sending. */
     health_set_started(a.health, false);
+    bool started = spec->on_stop != NULL && a.started;
+    web_server_stop(a.web);
+    if (started)
+        spec->on_stop(&a);
 out:
     app_close(&a);
     if (rc == 0 && !check_only)

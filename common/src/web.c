@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <civetweb.h>
@@ -124,6 +125,11 @@ web__guard(web_server *s, const char *token, const char **code, const char **msg
         *msg = "missing or invalid X-Internal-Token";
         return 401;
     }
+    if (__atomic_load_n(&s->draining, __ATOMIC_ACQUIRE)) {
+        *code = "shutting_down";
+        *msg = "the service is shutting down";
+        return 503;
+    }
     if (!__atomic_load_n(&s->ready, __ATOMIC_ACQUIRE)) {
         *code = "starting";
         *msg = "the service is starting";
@@ -212,6 +218,7 @@ web_server_new(const web_config *cfg)
     s->port = cfg->port;
     s->threads = cfg->threads > 0 ? cfg->threads : WEB_DEFAULT_THREADS;
     s->max_body = cfg->max_body > 0 ? cfg->max_body : WEB_MAX_BODY;
+    s->drain_ms = cfg->drain_ms > 0 ? cfg->drain_ms : 10000;
     s->app = cfg->app;
     s->routes = route_table_new();
     s->ws_routes = route_table_new();
@@ -390,9 +397,21 @@ web_server_stop(web_server *s)
 {
     if (s == NULL || s->ctx == NULL)
         return;
+    /* Drain first: civetweb refuses writes once mg_stop has begun, so a
+     * request still in a handler would lose its answer. New requests get 503
+     * meanwhile, and the wait is bounded. */
+    __atomic_store_n(&s->draining, true, __ATOMIC_RELEASE);
+    int64_t deadline = util_mono_ns() + (int64_t)s->drain_ms * 1000000;
+    while (__atomic_load_n(&s->inflight, __ATOMIC_ACQUIRE) > 0 && util_mono_ns() < deadline) {
+        struct timespec tick = {0, 5 * 1000000L};
+        nanosleep(&tick, NULL);
+    }
+    int left = __atomic_load_n(&s->inflight, __ATOMIC_ACQUIRE);
+    if (left > 0)
+        log_warn("%d request(s) still running after %d ms; stopping anyway", left, s->drain_ms);
     web__ws_close_all(s);
-    /* mg_stop stops accepting and joins the worker threads: in-flight
-     * requests finish first; WebSocket close handlers run on the way out. */
+    /* mg_stop stops accepting and joins the worker threads; WebSocket close
+     * handlers run on the way out. */
     mg_stop(s->ctx);
     s->ctx = NULL;
     log_info("HTTP server on %s:%d stopped", s->bind, s->bound_port);

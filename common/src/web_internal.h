@@ -30,7 +30,10 @@ struct web_server {
     route_table *ws_routes; /* data: const web_ws_route * */
     struct mg_context *ctx; /* NULL while stopped */
     int bound_port;
-    bool ready;            /* atomic */
+    bool ready;    /* atomic */
+    bool draining; /* atomic: stopping, new requests get 503 */
+    int inflight;  /* atomic: HTTP requests being handled */
+    int drain_ms;
     pthread_mutex_t ws_mu; /* guards ws_open */
     web_ws *ws_open;       /* accepted WebSocket connections, doubly linked */
 };

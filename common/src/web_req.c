@@ -439,6 +439,7 @@ web__handle_request(struct mg_connection *conn, void *cbdata)
     memset(&r, 0, sizeof(r));
     r.conn = conn;
     r.srv = cbdata;
+    __atomic_add_fetch(&r.srv->inflight, 1, __ATOMIC_ACQ_REL);
     r.ri = mg_get_request_info(conn);
     r.start_ns = util_mono_ns();
     r.method = r.ri->request_method != NULL ? r.ri->request_method : "";
@@ -461,6 +462,7 @@ web__handle_request(struct mg_connection *conn, void *cbdata)
     json_object_put(r.json);
     free(r.body);
     log_set_request_id(NULL);
+    __atomic_sub_fetch(&r.srv->inflight, 1, __ATOMIC_ACQ_REL);
     return r.status > 0 && r.status < 1000 ? r.status : 500;
 }
 

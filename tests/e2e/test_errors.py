@@ -1,0 +1,221 @@
+"""The error shape of DESIGN section 3, through the gateway and directly."""
+
+import re
+
+import pytest
+
+import rawhttp
+from harness import DAEMONS, SERVICES, check_error, get, http, rid
+
+MIB = 1024 * 1024
+PROXIED = "/api/automation/jobs"  # a proxied route that accepts bodies (the service 404s)
+
+
+def json_of_size(n):
+    """A valid JSON document of exactly n bytes."""
+    doc = '{"a":"' + "x" * (n - 8) + '"}'
+    assert len(doc) == n
+    return doc.encode()
+
+
+@pytest.fixture(scope="module")
+def marks(_suite):
+    """Where each daemon's log stood before this module's requests."""
+    return {n: d.mark() for n, d in _suite.daemons.items()}
+
+
+def test_marks_taken(marks):
+    assert set(marks) == set(DAEMONS)
+
+
+# ---------------------------------------------------------------- 404 / 405
+
+
+def test_unknown_gateway_route_is_404(suite):
+    r = get(suite.gateway.url + "/nope")
+    check_error(r, 404, "not_found")
+
+
+def test_unknown_proxied_path_is_the_services_404(suite):
+    for svc in SERVICES:
+        prefix = {"svc-automation": "/api/automation", "svc-intelligence": "/api/intelligence",
+                  "svc-toast": "/api/toast", "svc-embedding": "/api/embedding",
+                  "svc-sync": "/api/v1/sync"}[svc]
+        r = get(suite.gateway.url + prefix + "/nope")
+        check_error(r, 404, "not_found")
+    r = get(suite.gateway.url + "/api/admin/embedding-nope")
+    check_error(r, 404, "not_found")
+
+
+@pytest.mark.parametrize("method,path", [("POST", "/health"), ("DELETE", "/metrics"),
+                                         ("PUT", "/ready")])
+def test_wrong_method_on_gateway_route_is_405_with_allow(suite, method, path):
+    r = http(method, suite.gateway.url + path, json={} if method != "DELETE" else None)
+    check_error(r, 405, "method_not_allowed")
+    allow = [m.strip() for m in r.headers.get("Allow", "").split(",")]
+    assert "GET" in allow, f"Allow: {r.headers.get('Allow')!r}"
+    assert method not in allow
+
+
+@pytest.mark.parametrize("name", SERVICES)
+def test_wrong_method_on_service_probe_is_405(suite, name):
+    r = http("POST", suite[name].url + "/live", headers={"X-Internal-Token": suite.token})
+    check_error(r, 405, "method_not_allowed")
+    assert "GET" in r.headers.get("Allow", "")
+
+
+# ---------------------------------------------------------------- bodies
+
+
+MALFORMED = {
+    "truncated": b'{"name": "x", "priority": ',
+    "missing_colon": b'{"name" "x"}',
+    "trailing_garbage": b'{"name": "x"} trailing',
+    "not_json": b"hello world",
+    "single_quotes": b"{'name': 'x'}",
+}
+
+
+@pytest.mark.parametrize("kind", sorted(MALFORMED))
+def test_malformed_json_is_400_invalid_json(suite, kind):
+    r = http("POST", suite.gateway.url + PROXIED, data=MALFORMED[kind],
+             headers={"Content-Type": "application/json"})
+    err = check_error(r, 400, "invalid_json")
+    assert len(err["message"]) > 10, err
+
+
+def test_invalid_json_message_names_the_problem(suite):
+    """Two different problems give two different messages (the parser's own
+    description, not one fixed text)."""
+    msgs = set()
+    for kind in ("truncated", "missing_colon"):
+        r = http("POST", suite.gateway.url + PROXIED, data=MALFORMED[kind],
+                 headers={"Content-Type": "application/json"})
+        msgs.add(check_error(r, 400, "invalid_json")["message"])
+    assert len(msgs) == 2, f"same message for different problems: {msgs}"
+
+
+def test_valid_json_passes_to_the_service(suite):
+    for ctype in ("application/json", "application/json; charset=utf-8"):
+        r = http("POST", suite.gateway.url + PROXIED, data=b'{"job_type": "backup"}',
+                 headers={"Content-Type": ctype})
+        check_error(r, 404, "not_found")  # the service's: it has no such route yet
+
+
+def test_body_of_exactly_1_mib_passes(suite):
+    r = rawhttp.request(suite.gateway.port, "POST", PROXIED,
+                        {"Content-Type": "application/json"}, json_of_size(MIB))
+    check_error(r, 404, "not_found")
+
+
+def test_body_over_1_mib_is_413(suite):
+    r = rawhttp.request(suite.gateway.port, "POST", PROXIED,
+                        {"Content-Type": "application/json"}, json_of_size(MIB + 1))
+    check_error(r, 413, "payload_too_large")
+
+
+def test_2_mib_body_is_413(suite):
+    r = rawhttp.request(suite.gateway.port, "POST", PROXIED,
+                        {"Content-Type": "application/json", "X-Request-Id": "e2e-big-body"},
+                        json_of_size(2 * MIB))
+    err = check_error(r, 413, "payload_too_large")
+    assert err["request_id"] == "e2e-big-body"
+
+
+def test_2_mib_chunked_body_is_413(suite):
+    r = rawhttp.request(suite.gateway.port, "POST", PROXIED,
+                        {"Content-Type": "application/json"}, json_of_size(2 * MIB),
+                        chunked=True)
+    check_error(r, 413, "payload_too_large")
+
+
+def test_small_chunked_body_passes(suite):
+    r = rawhttp.request(suite.gateway.port, "POST", PROXIED,
+                        {"Content-Type": "application/json"}, b'{"job_type": "backup"}',
+                        chunked=True, chunk_size=5)
+    check_error(r, 404, "not_found")
+
+
+def test_small_chunked_malformed_body_is_400(suite):
+    r = rawhttp.request(suite.gateway.port, "POST", PROXIED,
+                        {"Content-Type": "application/json"}, MALFORMED["truncated"],
+                        chunked=True, chunk_size=4)
+    check_error(r, 400, "invalid_json")
+
+
+@pytest.mark.parametrize("ctype", ["text/plain", "application/x-www-form-urlencoded",
+                                   "application/xml"])
+def test_non_json_content_type_is_415(suite, ctype):
+    r = http("POST", suite.gateway.url + PROXIED, data=b"a=1", headers={"Content-Type": ctype})
+    check_error(r, 415, "unsupported_media_type")
+
+
+def test_get_without_body_needs_no_content_type(suite):
+    r = get(suite.gateway.url + "/api/automation/jobs")
+    check_error(r, 404, "not_found")
+
+
+# ---------------------------------------------------------------- request ids
+
+
+@pytest.mark.parametrize("path,status", [("/health", 200), ("/nope", 404),
+                                         ("/api/automation/nope", 404)])
+def test_request_id_is_echoed(suite, path, status):
+    want = rid()
+    r = get(suite.gateway.url + path, headers={"X-Request-Id": want})
+    assert r.status_code == status
+    assert r.headers.get("X-Request-Id") == want
+    if status >= 400:
+        assert check_error(r, status, "not_found")["request_id"] == want
+
+
+@pytest.mark.parametrize("name", DAEMONS)
+def test_request_id_is_generated(suite, name):
+    ids = set()
+    for _ in range(3):
+        r = get(suite[name].url + "/nope", headers={"X-Internal-Token": suite.token})
+        err = check_error(r, 404, "not_found")
+        assert re.fullmatch(r"[A-Za-z0-9._:-]{8,128}", err["request_id"]), err
+        ids.add(err["request_id"])
+    assert len(ids) == 3, f"request ids repeat: {ids}"
+
+
+@pytest.mark.parametrize("bad", ["x" * 300, "has spaces in it", "semi;colon<tag>"])
+def test_malformed_request_id_is_replaced(suite, bad):
+    r = get(suite.gateway.url + "/nope", headers={"X-Request-Id": bad})
+    err = check_error(r, 404, "not_found")
+    assert err["request_id"] != bad
+    assert r.headers.get("X-Request-Id") != bad
+
+
+# ---------------------------------------------------------------- internal token
+
+
+@pytest.mark.parametrize("name", SERVICES)
+def test_service_without_internal_token_is_401(suite, name):
+    path = {"svc-automation": "/api/automation/jobs", "svc-intelligence": "/api/intelligence/x",
+            "svc-toast": "/api/toast/x", "svc-embedding": "/api/embedding/x",
+            "svc-sync": "/api/v1/sync/x"}[name]
+    url = suite[name].url + path
+    check_error(get(url), 401, "unauthorized")
+    check_error(get(url, headers={"X-Internal-Token": "wrong" + suite.token}), 401,
+                "unauthorized")
+    check_error(get(url, headers={"X-Internal-Token": suite.token}), 404, "not_found")
+
+
+# ---------------------------------------------------------------- afterwards
+
+
+def test_daemons_still_serve_and_logged_no_errors(suite, marks):
+    """After every bad request above: /health 200 everywhere, and no error-level
+    log line (client mistakes are not server errors), no crash, no sanitizer
+    report (the suite fixture checks the last two as well)."""
+    problems = []
+    for name, d in suite.daemons.items():
+        assert get(d.url + "/health").status_code == 200, name
+        for line in d.log_lines(since=marks[name]):
+            if line.get("level") not in ("debug", "info", "warn"):
+                problems.append(f"{name}: {line}")
+        if d.sanitizer_report():
+            problems.append(f"{name}: {d.sanitizer_report()}")
+    assert not problems, "\n".join(problems[:20])
