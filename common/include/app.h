@@ -28,12 +28,13 @@
 typedef struct app app;
 
 typedef struct app_spec {
-    const char *service; /* "svc-toast" */
-    int default_port;    /* DESIGN section 1 */
-    bool edge;           /* the gateway: faces clients, so INTERNAL_TOKEN is what it
-                            sends upstream, not what it asks of its own callers */
-    const char *schema;  /* "toast": app_migrations are applied to it */
-    const cfg_var *vars; /* the daemon's own variables (may be NULL) */
+    const char *service;    /* "svc-toast" */
+    int default_port;       /* DESIGN section 1 */
+    bool edge;              /* the gateway: faces clients, so INTERNAL_TOKEN is what it
+                               sends upstream, not what it asks of its own callers */
+    const char *schema;     /* "toast": app_migrations are applied to it */
+    const char *api_prefix; /* "/api/toast": <prefix>/health answers as /health */
+    const cfg_var *vars;    /* the daemon's own variables (may be NULL) */
     size_t nvars;
     const web_route *routes;
     size_t nroutes;

@@ -43,5 +43,9 @@ bool health_started(const health *h);
 
 /* Register the six routes on s. */
 int health_register(health *h, web_server *s);
+/* Also answer GET <prefix>/health (as /health), so that a service's liveness
+ * can be asked through the gateway ("/api/automation/health"). prefix is
+ * copied; at most 64 bytes. */
+int health_register_prefix(health *h, web_server *s, const char *prefix);
 
 #endif

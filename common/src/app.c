@@ -242,6 +242,9 @@ app_open(app *a)
     a->web = web_server_new(&wc);
     if (a->web == NULL || health_register(a->health, a->web) != 0)
         return -1;
+    if (spec->api_prefix != NULL
+        && health_register_prefix(a->health, a->web, spec->api_prefix) != 0)
+        return -1;
     if (spec->nroutes > 0 && web_server_add_routes(a->web, spec->routes, spec->nroutes) != 0)
         return -1;
     if (spec->nws_routes > 0 && web_server_add_ws(a->web, spec->ws_routes, spec->nws_routes) != 0)

@@ -27,6 +27,8 @@ struct health {
     size_t nchecks;
     atomic_bool started;
     web_route routes[HEALTH_NROUTES];
+    char prefixed_pattern[80];
+    web_route prefixed;
 };
 
 static int health_handle_health(web_req *r);
@@ -94,6 +96,17 @@ int
 health_register(health *h, web_server *s)
 {
     return web_server_add_routes(s, h->routes, HEALTH_NROUTES);
+}
+
+int
+health_register_prefix(health *h, web_server *s, const char *prefix)
+{
+    int n = snprintf(h->prefixed_pattern, sizeof(h->prefixed_pattern), "%s/health", prefix);
+    if (n < 0 || (size_t)n >= sizeof(h->prefixed_pattern) || prefix[0] != '/')
+        return -1;
+    h->prefixed =
+        (web_route){"GET", h->prefixed_pattern, health_handle_health, WEB_PUBLIC | WEB_QUIET, h};
+    return web_server_add_routes(s, &h->prefixed, 1);
 }
 
 int

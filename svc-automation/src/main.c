@@ -7,6 +7,7 @@ static const app_spec automation_spec = {
     .service = "svc-automation",
     .default_port = 8081,
     .schema = "automation",
+    .api_prefix = "/api/automation",
 };
 
 int

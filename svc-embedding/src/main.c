@@ -7,6 +7,7 @@ static const app_spec embedding_spec = {
     .service = "svc-embedding",
     .default_port = 8084,
     .schema = "embedding",
+    .api_prefix = "/api/embedding",
 };
 
 int

@@ -7,6 +7,7 @@ static const app_spec intelligence_spec = {
     .service = "svc-intelligence",
     .default_port = 8082,
     .schema = "intelligence",
+    .api_prefix = "/api/intelligence",
 };
 
 int

@@ -7,6 +7,7 @@ static const app_spec sync_spec = {
     .service = "svc-sync",
     .default_port = 8085,
     .schema = "sync",
+    .api_prefix = "/api/v1/sync",
 };
 
 int

@@ -7,6 +7,7 @@ static const app_spec toast_spec = {
     .service = "svc-toast",
     .default_port = 8083,
     .schema = "toast",
+    .api_prefix = "/api/toast",
 };
 
 int

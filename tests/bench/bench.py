@@ -6,6 +6,7 @@ then prints:
   2. wrk -t2 -c32 -d10s --latency: p50, p99, req/s for
        svc-automation GET /health (direct),
        gateway GET /health (its own probe),
+       svc-automation GET /api/automation/health through the gateway (proxied),
        gateway GET /api/automation/bench (proxied; the service answers 404),
   3. RSS of each daemon after the load.
 Everything is torn down at the end (or on Ctrl-C / SIGTERM).
@@ -144,6 +145,8 @@ def main():
         targets = [
             ("svc-automation /health (direct)", suite["svc-automation"].url + "/health"),
             ("gateway /health", suite.gateway.url + "/health"),
+            ("svc-automation /health through the gateway",
+             suite.gateway.url + "/api/automation/health"),
             ("gateway /api/automation/bench (proxied 404)",
              suite.gateway.url + "/api/automation/bench"),
         ]

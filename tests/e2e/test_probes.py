@@ -4,7 +4,7 @@ import math
 
 import pytest
 
-from harness import DAEMONS, SERVICES, get, wait_for
+from harness import API_PREFIX, DAEMONS, SERVICES, get, wait_for
 from promtext import Metrics
 
 HEALTHY = "healthy"
@@ -26,6 +26,18 @@ def test_health(suite, name):
     assert body["service"] == name
     assert isinstance(body["version"], str) and body["version"]
     assert isinstance(body["uptime_seconds"], (int, float)) and body["uptime_seconds"] >= 0
+
+
+@pytest.mark.parametrize("name", SERVICES)
+def test_service_health_through_the_gateway(suite, name):
+    # Each service also answers its liveness under its own prefix, so it can
+    # be asked through the gateway.
+    prefix = API_PREFIX[name].rstrip("/")
+    r = get(suite.gateway.url + prefix + "/health")
+    assert r.status_code == 200, f"{prefix}/health: {r.status_code} {r.text[:200]}"
+    body = json_of(r)
+    assert body["status"] == HEALTHY
+    assert body["service"] == name
 
 
 def test_same_version_everywhere(suite):
