@@ -25,10 +25,11 @@
  * Paths: a single trailing slash is ignored ("/jobs/" is "/jobs", "/" stays
  * the root); a path that does not start with '/', is longer than
  * ROUTE_MAX_PATH or holds an empty segment ("//") matches nothing.
- * Parameter values (and the "*" tail, segment by segment) are percent-decoded
- * ('+' stays '+'); a value with an invalid escape, that decodes to contain '/'
- * or NUL, or longer than ROUTE_MAX_VALUE - 1 bytes, does not match that
- * pattern (another may still match). */
+ * Parameter values are percent-decoded ('+' stays '+'); a value with an
+ * invalid escape, that decodes to contain '/' or NUL, or longer than
+ * ROUTE_MAX_VALUE - 1 bytes, does not match that pattern (another may still
+ * match). The "*" tail is not decoded: it is given as sent, whole in m->tail
+ * and, cut to ROUTE_MAX_VALUE - 1 bytes, as the parameter "*". */
 #ifndef BRAIN_ROUTE_H
 #define BRAIN_ROUTE_H
 
@@ -50,7 +51,9 @@ typedef struct route_match {
         char name[ROUTE_MAX_NAME];
         char value[ROUTE_MAX_VALUE]; /* decoded, NUL-terminated */
     } params[ROUTE_MAX_PARAMS];
-    char allow[128]; /* ROUTE_METHOD_NOT_ALLOWED: the allowed methods, "GET, POST" */
+    char allow[128];  /* ROUTE_METHOD_NOT_ALLOWED: the allowed methods, "GET, POST" */
+    const char *tail; /* a "*" route: the rest of the path as sent (points into path) */
+    size_t tail_len;
 } route_match;
 
 typedef struct route_table route_table;

@@ -288,8 +288,20 @@ match_route(const route *r, const char *path, size_t len, route_match *m)
                 return false;
             continue;
         }
-        if (decode(s, n, m ? m->params[np].value : scratch, ROUTE_MAX_VALUE) != 0)
+        if (g->kind == SEG_TAIL) {
+            /* The tail is handed on as sent, whole (m->tail) and, for
+             * route_param, its first bytes: a proxy forwards it, so
+             * neither its escapes nor its length are ours to judge. */
+            if (m != NULL) {
+                size_t k = n < ROUTE_MAX_VALUE - 1 ? n : ROUTE_MAX_VALUE - 1;
+                memcpy(m->params[np].value, s, k);
+                m->params[np].value[k] = '\0';
+                m->tail = s;
+                m->tail_len = n;
+            }
+        } else if (decode(s, n, m ? m->params[np].value : scratch, ROUTE_MAX_VALUE) != 0) {
             return false;
+        }
         if (m != NULL) {
             memcpy(m->params[np].name, r->pattern + g->off, g->len);
             m->params[np].name[g->len] = '\0';
@@ -376,6 +388,8 @@ route_find(const route_table *t, const char *method, const char *path, route_mat
     m->pattern = NULL;
     m->nparams = 0;
     m->allow[0] = '\0';
+    m->tail = NULL;
+    m->tail_len = 0;
     if (t == NULL || method == NULL || path == NULL || path[0] != '/')
         return ROUTE_NOT_FOUND;
     len = strnlen(path, ROUTE_MAX_PATH + 1);

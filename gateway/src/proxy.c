@@ -300,8 +300,9 @@ proxy_request_headers(web_req *r)
     return l;
 }
 
-/* Append s to the URL, percent-encoding what may not appear raw (the path
- * arrives decoded from civetweb; the query string arrives as sent). */
+/* Append s to the URL, percent-encoding what may not appear raw. The path and
+ * the query string arrive as the client sent them (civetweb runs with
+ * decode_url=no), so existing escapes pass through untouched. */
 static bool
 proxy_url_append(char *url, size_t cap, size_t *len, const char *s, bool query)
 {
@@ -309,7 +310,7 @@ proxy_url_append(char *url, size_t cap, size_t *len, const char *s, bool query)
     for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
         bool keep = (*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9')
                     || strchr("-._~/!$&'()*+,;=:@", *p) != NULL
-                    || (query && (*p == '?' || *p == '%'));
+                    || *p == '%' || (query && *p == '?');
         if (*len + 4 >= cap)
             return false;
         if (keep) {
