@@ -446,6 +446,9 @@ start_daemon() {
         "NATS_URL=nats://127.0.0.1:$NATS_PORT"
         "INTERNAL_TOKEN_FILE=$SECRETS/internal_token"
         "SHUTDOWN_TIMEOUT_S=$SHUTDOWN_TIMEOUT_S"
+        # libpq links GnuTLS (through LDAP) which would otherwise initialise
+        # itself at load for nothing: 0.7 MB resident per daemon.
+        "GNUTLS_NO_IMPLICIT_INIT=1"
     )
     if [[ $d == gateway ]]; then
         env+=(

@@ -644,6 +644,7 @@ def daemon_env(pg, nats, token, extra=None, db_password=None):
         "LOG_LEVEL": "debug",
         "BRAIN_ENV": "test",
         "SHUTDOWN_TIMEOUT_S": "10",
+        "GNUTLS_NO_IMPLICIT_INIT": "1",  # as deploy/ runs them
     }
     if token:
         env["INTERNAL_TOKEN"] = token
