@@ -309,8 +309,8 @@ proxy_url_append(char *url, size_t cap, size_t *len, const char *s, bool query)
     static const char hex[] = "0123456789ABCDEF";
     for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
         bool keep = (*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9')
-                    || strchr("-._~/!$&'()*+,;=:@", *p) != NULL
-                    || *p == '%' || (query && *p == '?');
+                    || strchr("-._~/!$&'()*+,;=:@", *p) != NULL || *p == '%'
+                    || (query && *p == '?');
         if (*len + 4 >= cap)
             return false;
         if (keep) {
