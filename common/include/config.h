@@ -40,8 +40,9 @@ void cfg_free(cfg *c);
 int cfg_add(cfg *c, const cfg_var *vars, size_t n);
 
 /* Read every added variable from the environment (or its _FILE). Returns 0, or
- * -1 with a message naming the variable and the problem in err. Secrets without
- * a value are an error when BRAIN_ENV is "production". */
+ * -1 with a message naming the variable and the problem in err. When BRAIN_ENV
+ * is "production", every secret must be given (in NAME or NAME_FILE): its
+ * default, meant for local runs, does not count. */
 int cfg_load(cfg *c, char *err, size_t errlen);
 
 /* Typed getters. Asking for a name that was never added is a programming

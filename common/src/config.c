@@ -260,12 +260,13 @@ check_value(const cfg *c, entry *e, char *err, size_t errlen)
     const cfg_var *v = e->var;
     log_level lvl;
 
-    if (e->value == NULL) {
-        if (v->secret && c->production)
-            return fail(err, errlen, "%s is required in production (set it or %s_FILE)", v->name,
-                        v->name);
+    /* In production a secret's default (a local database without a password,
+     * say) is never good enough: it must be given. */
+    if (v->secret && c->production && !e->set)
+        return fail(err, errlen, "%s is required in production (set it or %s_FILE)", v->name,
+                    v->name);
+    if (e->value == NULL)
         return 0;
-    }
     if (v->type == CFG_INT && util_parse_long(e->value, v->min, v->max, &e->ival) != 0) {
         if (v->secret)
             return fail(err, errlen, "%s: must be an integer between %ld and %ld", v->name, v->min,

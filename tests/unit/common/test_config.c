@@ -327,14 +327,20 @@ test_production(void **state)
     cfg *c = common_cfg();
 
     setenv("BRAIN_ENV", "production", 1);
+    /* A secret's default is not good enough in production: it must be given. */
+    load_fails(c, "DATABASE_URL is required in production (set it or DATABASE_URL_FILE)");
+    setenv("DATABASE_URL", "postgresql://svc:pw@db.internal/brain", 1);
+    load_fails(c, "NATS_URL is required in production (set it or NATS_URL_FILE)");
+    setenv("NATS_URL", "nats://nats.internal:4222", 1);
     load_fails(c, "INTERNAL_TOKEN is required in production (set it or INTERNAL_TOKEN_FILE)");
     setenv("INTERNAL_TOKEN", "", 1);
     load_fails(c, "INTERNAL_TOKEN is required in production (set it or INTERNAL_TOKEN_FILE)");
     setenv("INTERNAL_TOKEN", "s3cret", 1);
+    load_fails(c, "SECRET_NUM is required in production (set it or SECRET_NUM_FILE)");
+    setenv("SECRET_NUM", "7", 1);
     load_ok(c);
     assert_true(cfg_production(c));
-    /* Secrets with a default (DATABASE_URL, NATS_URL) are satisfied by it. */
-    assert_string_equal(cfg_str(c, "DATABASE_URL"), "postgresql://brain@127.0.0.1:5432/brain");
+    assert_string_equal(cfg_str(c, "DATABASE_URL"), "postgresql://svc:pw@db.internal/brain");
 
     /* From a file too; an empty file is no secret. */
     unsetenv("INTERNAL_TOKEN");
