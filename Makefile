@@ -41,6 +41,9 @@ BINS := $(DAEMONS:%=$(B)/bin/%)
 # tests/unit/<daemon>/test_<x>.c also links that daemon's objects but main.o.
 UNIT_SRC  := $(wildcard tests/unit/*/test_*.c)
 UNIT_BINS := $(UNIT_SRC:tests/unit/%.c=$(B)/tests/%)
+# Helpers shared by unit tests (HTTP client, servers for tests): linked into each.
+TESTLIB_SRC := $(wildcard tests/unit/support/*.c)
+TESTLIB_OBJ := $(TESTLIB_SRC:%.c=$(B)/obj/%.o)
 
 .PHONY: all run test unit unit-bins e2e logs fmt lint bench clean deps
 .DEFAULT_GOAL := all
@@ -70,9 +73,9 @@ $(B)/gen/$(1)/migrations.c: $$($(1)_MIG) $(EMBED)
 $(B)/bin/$(1): $$($(1)_OBJ) $(B)/obj/gen/$(1)/migrations.o $(COMMON_LIB)
 	@mkdir -p $$(@D)
 	$(CC) $(LDFLAGS) -o $$@ $$^ $(LDLIBS)
-$(B)/tests/$(1)/%: tests/unit/$(1)/%.c $$(filter-out %/main.o,$$($(1)_OBJ)) $(COMMON_LIB)
+$(B)/tests/$(1)/%: tests/unit/$(1)/%.c $$(filter-out %/main.o,$$($(1)_OBJ)) $(TESTLIB_OBJ) $(COMMON_LIB)
 	@mkdir -p $$(@D)
-	$(CC) $(CFLAGS) -I$(1)/src $(LDFLAGS) -o $$@ $$(filter %.c %.o %.a,$$^) $(LDLIBS) -lcmocka
+	$(CC) $(CFLAGS) -I$(1)/src -Itests/unit/support $(LDFLAGS) -o $$@ $$(filter %.c %.o %.a,$$^) $(LDLIBS) -lcmocka
 endef
 $(foreach d,$(DAEMONS),$(eval $(call DAEMON_RULES,$(d))))
 
@@ -80,9 +83,9 @@ $(B)/obj/gen/%.o: $(B)/gen/%.c
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) -c -o $@ $<
 
-$(B)/tests/common/%: tests/unit/common/%.c $(COMMON_LIB)
+$(B)/tests/common/%: tests/unit/common/%.c $(TESTLIB_OBJ) $(COMMON_LIB)
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $(filter %.c %.o %.a,$^) $(LDLIBS) -lcmocka
+	$(CC) $(CFLAGS) -Itests/unit/support $(LDFLAGS) -o $@ $(filter %.c %.o %.a,$^) $(LDLIBS) -lcmocka
 
 deps:
 	@deploy/local/deps.sh
@@ -122,7 +125,7 @@ lint:
 	@clang-format --dry-run -Werror $$(git ls-files '*.c' '*.h')
 	cppcheck --quiet --error-exitcode=1 --enable=warning,portability,performance \
 	  --std=c11 --inline-suppr --suppress=missingIncludeSystem -Icommon/include \
-	  -D__GNUC__ common/src $(DAEMONS:%=%/src) tests/unit
+	  -D__GNUC__ -Itests/unit/support common/src $(DAEMONS:%=%/src) tests/unit
 
 clean:
 	rm -rf build
