@@ -14,7 +14,9 @@
 
 #include <json-c/json.h>
 
-#define JS_MAX_DEPTH 32
+#define JS_MAX_DEPTH      32
+#define JS_MAX_CONTAINERS 10000  /* objects and arrays in one document */
+#define JS_MAX_ITEMS      100000 /* values in one document (counted by separators) */
 
 typedef enum { JS_OK = 0, JS_ABSENT = 1, JS_INVALID = -1 } js_status;
 
@@ -24,7 +26,9 @@ typedef struct js_err {
 } js_err;
 
 /* Parse exactly len bytes as one JSON value (UTF-8, nesting at most
- * JS_MAX_DEPTH, nothing but whitespace after it). On success *out is a new
+ * JS_MAX_DEPTH, at most JS_MAX_CONTAINERS objects and arrays and JS_MAX_ITEMS
+ * values, so a body's memory stays a small multiple of its size; nothing but
+ * whitespace after it). On success *out is a new
  * reference the caller puts. On failure: JS_INVALID and err says what and
  * where ("invalid JSON at byte 17: unexpected character").
  * Strict RFC 8259: NUL bytes, ill-formed UTF-8 (overlongs, surrogates), NaN,

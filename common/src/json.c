@@ -163,11 +163,15 @@ check_tokens(const char *buf, size_t len, js_err *err)
 /* Nesting of arrays and objects, counted here rather than by json-c, whose
  * limit also counts the scalar at the bottom of a nest. Runs before json-c, on
  * text not yet known to be JSON, so it only tracks strings and brackets. */
+#define JS_STR_(x) #x
+#define JS_STR(x)  JS_STR_(x)
+
 static js_status
 check_depth(const char *buf, size_t len, js_err *err)
 {
     int depth = 0;
     bool in_string = false;
+    size_t containers = 0, items = 0;
 
     for (size_t i = 0; i < len; i++) {
         char c = buf[i];
@@ -181,8 +185,15 @@ check_depth(const char *buf, size_t len, js_err *err)
         } else if (c == '[' || c == '{') {
             if (++depth > JS_MAX_DEPTH)
                 return syntax_fail(err, i, "nesting too deep");
+            /* json-c allocates a table per object: a megabyte of "{}," would
+             * cost hundreds of megabytes, so the counts are bounded first. */
+            if (++containers > JS_MAX_CONTAINERS)
+                return syntax_fail(err, i,
+                                   "more than " JS_STR(JS_MAX_CONTAINERS) " objects and arrays");
         } else if ((c == ']' || c == '}') && depth > 0) {
             depth--;
+        } else if (c == ',' && ++items > JS_MAX_ITEMS) {
+            return syntax_fail(err, i, "more than " JS_STR(JS_MAX_ITEMS) " values");
         }
     }
     return JS_OK;

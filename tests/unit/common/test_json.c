@@ -177,6 +177,58 @@ test_parse_invalid(void **state)
     assert_int_equal(js_parse("{", 1, &o, NULL), JS_INVALID); /* err is optional */
 }
 
+/* A document of n copies of item joined by commas, inside [ ]. */
+static char *
+repeated(const char *item, size_t n, size_t *len)
+{
+    size_t il = strlen(item), cap = n * (il + 1) + 3, o = 0;
+    char *doc = malloc(cap);
+    assert_non_null(doc);
+    doc[o++] = '[';
+    for (size_t i = 0; i < n; i++) {
+        if (i > 0)
+            doc[o++] = ',';
+        memcpy(doc + o, item, il);
+        o += il;
+    }
+    doc[o++] = ']';
+    doc[o] = '\0';
+    *len = o;
+    return doc;
+}
+
+static void
+test_parse_size_limits(void **state)
+{
+    (void)state;
+    size_t len;
+    char want[96];
+
+    /* Up to the limits, a document parses: the outer array is one container. */
+    char *doc = repeated("{}", JS_MAX_CONTAINERS - 1, &len);
+    json_object_put(parse_ok(doc, len));
+    free(doc);
+    /* One more object and it is refused before json-c builds anything. */
+    doc = repeated("{}", JS_MAX_CONTAINERS, &len);
+    snprintf(want, sizeof(want), "invalid JSON at byte %zu: more than %d objects and arrays",
+             len - 3, JS_MAX_CONTAINERS);
+    parse_fails(doc, len, want);
+    free(doc);
+    /* Values are bounded too, whatever they are. */
+    doc = repeated("1", JS_MAX_ITEMS + 1, &len);
+    json_object_put(parse_ok(doc, len));
+    free(doc);
+    doc = repeated("1", JS_MAX_ITEMS + 2, &len);
+    snprintf(want, sizeof(want), "invalid JSON at byte %zu: more than %d values", len - 3,
+             JS_MAX_ITEMS);
+    parse_fails(doc, len, want);
+    free(doc);
+    /* Commas and brackets inside strings are text, not values. */
+    doc = repeated("\",,,[[{{\"", JS_MAX_ITEMS / 2, &len);
+    json_object_put(parse_ok(doc, len));
+    free(doc);
+}
+
 static void
 test_parse_depth(void **state)
 {
@@ -597,6 +649,7 @@ main(void)
         cmocka_unit_test(test_parse_valid),
         cmocka_unit_test(test_parse_invalid),
         cmocka_unit_test(test_parse_depth),
+        cmocka_unit_test(test_parse_size_limits),
         cmocka_unit_test(test_require_object),
         cmocka_unit_test_setup_teardown(test_get_string, setup, teardown),
         cmocka_unit_test_setup_teardown(test_get_int, setup, teardown),
