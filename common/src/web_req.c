@@ -366,6 +366,46 @@ web_replied(const web_req *r)
 
 /* ---- the pipeline ---- */
 
+/* Refuse requests whose framing two HTTP parsers could read differently
+ * (RFC 9112 section 6.3): a front proxy and civetweb disagreeing on where a
+ * body ends is how a second request gets smuggled in. Also refuse a request
+ * with as many headers as civetweb keeps: later ones, a Content-Length among
+ * them, would be dropped without a word. Returns 0, 400 or 431, and sets
+ * *why. */
+static int
+framing_check(const web_req *r, const char **why)
+{
+    int cl = 0, te = 0;
+
+    if (r->ri->num_headers >= MG_MAX_HEADERS) {
+        *why = "too many request headers";
+        return 431;
+    }
+    for (int i = 0; i < r->ri->num_headers; i++) {
+        const char *name = r->ri->http_headers[i].name;
+        const char *value = r->ri->http_headers[i].value;
+        if (strcasecmp(name, "Content-Length") == 0) {
+            cl++;
+            size_t n = strspn(value, "0123456789");
+            if (n == 0 || n > 18 || value[n] != '\0') {
+                *why = "invalid Content-Length";
+                return 400;
+            }
+        } else if (strcasecmp(name, "Transfer-Encoding") == 0) {
+            te++;
+            if (strcasecmp(value, "chunked") != 0) {
+                *why = "unsupported Transfer-Encoding";
+                return 400;
+            }
+        }
+    }
+    if (cl > 1 || te > 1 || (cl > 0 && te > 0)) {
+        *why = "ambiguous message framing (Content-Length and Transfer-Encoding)";
+        return 400;
+    }
+    return 0;
+}
+
 /* Everything before the handler: route, guard, body. Returns true when the
  * handler should run (false: an error reply was sent). */
 static bool
@@ -376,6 +416,15 @@ prepare(web_req *r)
     const char *code, *msg;
     int st;
 
+    /* Before anything else, and the connection is closed after the answer:
+     * the bytes that follow cannot be trusted to be a request. */
+    if ((st = framing_check(r, &msg)) != 0) {
+        r->must_close = true;
+        r->body_done = true;
+        web_reply_error(r, st, st == 431 ? "request_header_fields_too_large" : "bad_request", "%s",
+                        msg);
+        return false;
+    }
     web__sanitize(r->method, 32, m, sizeof(m));
     web__sanitize(r->path, WEB_MSG_PATH_MAX, p, sizeof(p));
     route_result rr = route_find(s->routes, r->method, r->path, &r->match);

@@ -203,6 +203,62 @@ def test_service_without_internal_token_is_401(suite, name):
     check_error(get(url, headers={"X-Internal-Token": suite.token}), 404, "not_found")
 
 
+# ---------------------------------------------------------------- framing
+
+
+def raw_exchange(port, data, timeout=10):
+    """Send bytes as they are; return everything the server wrote until it
+    closed the connection."""
+    import socket
+    sock = socket.create_connection(("127.0.0.1", port), timeout=timeout)
+    try:
+        sock.sendall(data)
+        chunks = []
+        while True:
+            piece = sock.recv(65536)
+            if not piece:
+                return b"".join(chunks)
+            chunks.append(piece)
+    finally:
+        sock.close()
+
+
+SMUGGLED = b"GET /api/automation/SMUGGLED HTTP/1.1\r\nHost: x\r\n\r\n"
+
+
+@pytest.mark.parametrize("framing", [
+    b"Content-Length: 2\r\nContent-Length: 40\r\n",
+    b"Content-Length: 4\r\nTransfer-Encoding: chunked\r\n",
+    b"Transfer-Encoding: identity\r\nTransfer-Encoding: chunked\r\n",
+    b"Content-Length: +2\r\n",
+    b"Content-Length: 0x2\r\n",
+    b"Content-Length: 2 40\r\n",
+], ids=["two-lengths", "length-and-chunked", "two-encodings", "plus", "hex", "list"])
+@pytest.mark.parametrize("target", ["gateway", "svc-automation"])
+def test_ambiguous_framing_is_400_and_the_connection_closes(suite, framing, target):
+    d = suite[target]
+    mark = d.mark()
+    head = (b"POST /api/automation/jobs HTTP/1.1\r\nHost: x\r\n"
+            b"Content-Type: application/json\r\nX-Internal-Token: " + suite.token.encode()
+            + b"\r\n" + framing + b"\r\n")
+    out = raw_exchange(d.port, head + b"{}\r\n" + SMUGGLED)
+    assert out.startswith(b"HTTP/1.1 400 "), out[:200]
+    assert out.count(b"HTTP/1.1 ") == 1, f"more than one response: {out[:400]!r}"
+    assert b'"code":"bad_request"' in out
+    # Whatever followed was never taken for a request, here or upstream.
+    for name in ("gateway", "svc-automation"):
+        lines = suite[name].log_lines(since=mark if name == target else 0)
+        assert not [l for l in lines if "SMUGGLED" in l.get("path", "")], name
+
+
+def test_too_many_headers_is_431(suite):
+    head = b"GET /api/automation/x HTTP/1.1\r\nHost: x\r\n" + b"".join(
+        b"X-Filler-%d: y\r\n" % i for i in range(70)) + b"Content-Length: 0\r\n\r\n"
+    out = raw_exchange(suite.gateway.port, head)
+    assert out.startswith(b"HTTP/1.1 431 "), out[:200]
+    assert out.count(b"HTTP/1.1 ") == 1
+
+
 # ---------------------------------------------------------------- afterwards
 
 
