@@ -253,7 +253,9 @@ ws_frame(web_ws *ws, int op, bool fin, const char *data, size_t len)
         (void)ws_send_close(ws, WS_PROTOCOL);
         return 0;
     }
-    if (len > WEB_WS_MAX_MESSAGE - ws->msg_len) {
+    /* msg_len belongs to the message being assembled, if any: a finished
+     * fragmented message must not count against the next one. */
+    if (len > WEB_WS_MAX_MESSAGE - (ws->in_msg ? ws->msg_len : 0)) {
         log_warn("WebSocket message over %d bytes: closing", WEB_WS_MAX_MESSAGE);
         (void)ws_send_close(ws, WS_TOO_BIG);
         return 0;

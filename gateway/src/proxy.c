@@ -12,6 +12,7 @@
 #include "util.h"
 
 #define PROXY_MAX_RESPONSE     (32u * 1024 * 1024) /* larger upstream answers give 502 */
+#define PROXY_MAX_CTYPE        255
 #define PROXY_MAX_HEADER       4096
 #define PROXY_MAX_RESP_HEADERS 64
 #define PROXY_MAX_URL          (UPSTREAM_MAX_URL + 6 * 2048)
@@ -37,6 +38,7 @@ static metrics_family *proxy_duration;
 /* Headers a proxy never forwards (hop-by-hop, or set by the gateway itself). */
 static const char *const proxy_drop_request[] = {
     "host",
+    "proxy-authorization",
     "connection",
     "keep-alive",
     "proxy-connection",
@@ -240,6 +242,7 @@ proxy_on_header(char *ptr, size_t size, size_t nmemb, void *ud)
 
 typedef struct proxy_hdr_ctx {
     struct curl_slist *list;
+    const char *connection; /* the client's Connection header, or NULL */
     char forwarded_for[512];
     char host[256];
     bool failed;
@@ -259,10 +262,28 @@ proxy_append(proxy_hdr_ctx *c, const char *name, const char *value)
         c->list = l;
 }
 
+/* Is name one of the comma-separated tokens of list (a Connection header)? */
+static bool
+proxy_listed(const char *list, const char *name)
+{
+    size_t nlen = strlen(name);
+    for (const char *p = list; p != NULL && *p != '\0';) {
+        p += strspn(p, " \t,");
+        size_t n = strcspn(p, " \t,");
+        if (n == nlen && n > 0 && strncasecmp(p, name, n) == 0)
+            return true;
+        p += n;
+    }
+    return false;
+}
+
 static void
 proxy_copy_header(const char *name, const char *value, void *ud)
 {
     proxy_hdr_ctx *c = ud;
+    /* Headers the client named in Connection are for this hop only. */
+    if (proxy_listed(c->connection, name))
+        return;
     if (strcasecmp(name, "X-Forwarded-For") == 0)
         util_strlcpy(c->forwarded_for, value, sizeof(c->forwarded_for));
     if (strcasecmp(name, "Host") == 0)
@@ -277,7 +298,7 @@ proxy_copy_header(const char *name, const char *value, void *ud)
 static struct curl_slist *
 proxy_request_headers(web_req *r)
 {
-    proxy_hdr_ctx c = {0};
+    proxy_hdr_ctx c = {.connection = web_header(r, "Connection")};
     web_each_header(r, proxy_copy_header, &c);
     char chain[600];
     if (c.forwarded_for[0] != '\0')
@@ -394,8 +415,12 @@ proxy_handle(web_req *r)
     int64_t t0 = util_mono_ns();
     CURLcode cc = curl_easy_perform(h);
     double secs = (double)(util_mono_ns() - t0) / 1e9;
+    curl_off_t sent_at = 0;
+    curl_easy_getinfo(h, CURLINFO_PRETRANSFER_TIME_T, &sent_at);
     if (cc != CURLE_OK) {
-        bool timeout = cc == CURLE_OPERATION_TIMEDOUT;
+        /* A timeout before the request went out is an unreachable upstream
+         * (502), not a slow one (504). */
+        bool timeout = cc == CURLE_OPERATION_TIMEDOUT && sent_at > 0;
         status = timeout ? 504 : 502;
         log_msg(LOGL_WARN,
                 LOG_FIELDS(LF_STR("upstream", u->service),
@@ -418,6 +443,15 @@ proxy_handle(web_req *r)
     curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &code);
     curl_easy_getinfo(h, CURLINFO_CONTENT_TYPE, &ctype);
     status = (int)code;
+    /* Only an answer the gateway can relay faithfully is relayed. */
+    if (status < 200 || status > 599 || (ctype != NULL && strlen(ctype) > PROXY_MAX_CTYPE)) {
+        log_msg(LOGL_WARN,
+                LOG_FIELDS(LF_STR("upstream", u->service), LF_INT("upstream_status", status)),
+                "upstream sent an answer that cannot be relayed");
+        proxy_observe(u, 502, secs);
+        rc = web_reply_error(r, 502, "bad_gateway", "%s sent an invalid answer", u->service);
+        goto out;
+    }
     proxy_observe(u, status, secs);
     rc = web_reply(r, status, ctype ? ctype : "application/json", body.data ? body.data : "",
                    body.len, (const char *const *)hdrs.lines);

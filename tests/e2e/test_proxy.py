@@ -121,6 +121,27 @@ def start_gateway(spawn, env):
     return gw
 
 
+def test_hop_by_hop_headers_stay_at_the_gateway(suite, spawn, recorder):
+    gw = start_gateway(spawn, gateway_env(suite, AUTOMATION_URL=recorder.url))
+    r = http("GET", gw.url + "/api/automation/hop",
+             headers={"Connection": "keep-alive, X-Hop-Only", "X-Hop-Only": "1",
+                      "Proxy-Authorization": "Basic c2VjcmV0", "X-End-To-End": "2",
+                      "X-Internal-Token": "forged"})
+    assert r.status_code == 200, r.text
+    h = recorder.api_requests()[-1]["headers_lower"]
+    assert "x-hop-only" not in h, h
+    assert "proxy-authorization" not in h, h
+    assert h.get("x-end-to-end") == "2"
+    assert h.get("x-internal-token") == suite.token, "the client's token must not pass"
+
+
+@pytest.mark.parametrize("status", [600, 999])
+def test_an_upstream_status_that_cannot_be_relayed_is_502(suite, spawn, recorder, status):
+    gw = start_gateway(spawn, gateway_env(suite, AUTOMATION_URL=recorder.url))
+    r = http("GET", gw.url + "/api/automation/odd", headers={"X-Want-Status": str(status)})
+    check_error(r, 502, "bad_gateway")
+
+
 def test_what_the_gateway_sends_upstream(suite, spawn, recorder):
     gw = start_gateway(spawn, gateway_env(suite, AUTOMATION_URL=recorder.url))
     want = rid()
