@@ -1,6 +1,7 @@
 /* health: the six probe routes of every daemon (see health.h). */
 #include "health.h"
 
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,6 +11,10 @@
 
 #define HEALTH_MAX_CHECKS 16
 #define HEALTH_NROUTES    6
+/* /health/detailed runs every check (the gateway's ask each service in
+ * turn): callers within this long share one run, so the endpoint cannot be
+ * used to multiply load on the dependencies. */
+#define HEALTH_DETAILED_CACHE_NS (1000LL * 1000 * 1000)
 
 typedef struct health_entry {
     char name[64];
@@ -27,6 +32,10 @@ struct health {
     size_t nchecks;
     atomic_bool started;
     web_route routes[HEALTH_NROUTES];
+    pthread_mutex_t detailed_mu; /* one run of the checks at a time */
+    char *detailed_text;         /* the last answer, its status and time */
+    int detailed_status;
+    int64_t detailed_at;
     char prefixed_pattern[80];
     web_route prefixed;
 };
@@ -49,6 +58,7 @@ health_new(const char *service, const char *version, metrics_registry *metrics)
     h->start_ns = util_mono_ns();
     h->metrics = metrics;
     atomic_init(&h->started, false);
+    pthread_mutex_init(&h->detailed_mu, NULL);
     const web_route routes[HEALTH_NROUTES] = {
         {"GET", "/health", health_handle_health, WEB_PUBLIC | WEB_QUIET, h},
         {"GET", "/health/detailed", health_handle_detailed, WEB_PUBLIC | WEB_QUIET, h},
@@ -64,6 +74,10 @@ health_new(const char *service, const char *version, metrics_registry *metrics)
 void
 health_free(health *h)
 {
+    if (h == NULL)
+        return;
+    pthread_mutex_destroy(&h->detailed_mu);
+    free(h->detailed_text);
     free(h);
 }
 
@@ -209,13 +223,29 @@ static int
 health_handle_detailed(web_req *r)
 {
     health *h = web_route_ud(r);
-    bool req_ok, opt_ok;
-    json_object *checks = health_run(h, false, &req_ok, &opt_ok);
-    const char *status = !req_ok ? "unhealthy" : !opt_ok ? "degraded" : "healthy";
-    json_object *o = health_base(h, status);
-    json_object_object_add(o, "started", json_object_new_boolean(health_started(h)));
-    json_object_object_add(o, "checks", checks);
-    return web_reply_json(r, req_ok ? 200 : 503, o);
+    pthread_mutex_lock(&h->detailed_mu);
+    int64_t now = util_mono_ns();
+    if (h->detailed_text == NULL || now - h->detailed_at > HEALTH_DETAILED_CACHE_NS) {
+        bool req_ok, opt_ok;
+        json_object *checks = health_run(h, false, &req_ok, &opt_ok);
+        const char *status = !req_ok ? "unhealthy" : !opt_ok ? "degraded" : "healthy";
+        json_object *o = health_base(h, status);
+        json_object_object_add(o, "started", json_object_new_boolean(health_started(h)));
+        json_object_object_add(o, "checks", checks);
+        char *text = strdup(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN));
+        json_object_put(o);
+        if (text != NULL) {
+            free(h->detailed_text);
+            h->detailed_text = text;
+            h->detailed_status = req_ok ? 200 : 503;
+            h->detailed_at = util_mono_ns();
+        }
+    }
+    int rc = h->detailed_text == NULL ? web_reply_error(r, 500, "internal_error", "out of memory")
+                                      : web_reply(r, h->detailed_status, "application/json",
+                                                  h->detailed_text, strlen(h->detailed_text), NULL);
+    pthread_mutex_unlock(&h->detailed_mu);
+    return rc;
 }
 
 static int

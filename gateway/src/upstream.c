@@ -59,7 +59,6 @@ upstream_check(void *ud, json_object *detail)
     int status = 0;
     char err[128] = "";
     int rc = proxy_get_json(u, "/health/detailed", 1000, &status, &body, err, sizeof(err));
-    json_object_object_add(detail, "url", json_object_new_string(u->base));
     if (rc != 0) {
         json_object_object_add(detail, "error", json_object_new_string(err));
         return -1;

@@ -91,6 +91,9 @@ def test_detailed_health_during_outage(suite, dep):
     stop_dependency(suite, dep)
     d = suite["svc-intelligence"]
     wait_for(lambda: status_of(d.url + "/ready") == 503, DOWN_DEADLINE, "/ready 503")
+    # The detailed answer is shared for a second between callers.
+    wait_for(lambda: status_of(d.url + "/health/detailed") == 503, DOWN_DEADLINE,
+             "/health/detailed 503")
     r = get(d.url + "/health/detailed")
     body = r.json()
     assert r.status_code == 503, body
