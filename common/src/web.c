@@ -27,8 +27,10 @@
  * enough to reuse a connection within a burst of requests (the gateway's
  * pooled upstream connections), short enough that idle connections do not
  * starve new ones of threads. */
-#define WEB_KEEP_ALIVE_MS   "5000"
-#define WEB_REQUEST_TIMEOUT "30000"
+#define WEB_KEEP_ALIVE_MS "5000"
+/* The longest a client may take to send a request or read its answer (not
+ * the time a handler takes): a slow sender holds a thread for no longer. */
+#define WEB_REQUEST_TIMEOUT "10000"
 #define WEB_WS_PING_MS      "30000"
 
 static pthread_once_t lib_once = PTHREAD_ONCE_INIT;
