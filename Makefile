@@ -44,6 +44,7 @@ UNIT_BINS := $(UNIT_SRC:tests/unit/%.c=$(B)/tests/%)
 # Helpers shared by unit tests (HTTP client, servers for tests): linked into each.
 TESTLIB_SRC := $(wildcard tests/unit/support/*.c)
 TESTLIB_OBJ := $(TESTLIB_SRC:%.c=$(B)/obj/%.o)
+.SECONDARY: $(TESTLIB_OBJ)
 
 .PHONY: all run test unit unit-bins e2e logs fmt lint bench clean deps
 .DEFAULT_GOAL := all

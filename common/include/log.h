@@ -63,7 +63,7 @@ int log_level_parse(const char *s, log_level *out);
 void log_set_fd(int fd);
 
 /* The request id of the calling thread, written on its lines; NULL or "" clears
- * it. The id is copied (at most 127 bytes). log_request_id() never returns NULL. */
+ * it. The id is copied (at most 128 bytes). log_request_id() never returns NULL. */
 void log_set_request_id(const char *request_id);
 const char *log_request_id(void);
 

@@ -17,7 +17,7 @@
 
 #define LINE_MAX_BYTES 8192
 #define MSG_MAX_BYTES  2048
-#define REQID_MAX      128
+#define REQID_MAX      129 /* 128 characters, as web accepts, and the NUL */
 #define SERVICE_MAX    64
 
 /* Enough to close any line that had to be cut short. */

@@ -1,7 +1,5 @@
 /* Unit tests for common/src/log.c: output is captured in a memfd through
- * log_set_fd() and every line is parsed back with json-c. */
-#include <sys/mman.h>
-
+ * log_set_fd() (tl_log_capture) and every line is parsed back with json-c. */
 #include <errno.h>
 #include <math.h>
 #include <pthread.h>
@@ -18,6 +16,7 @@
 #include <json-c/json.h>
 
 #include "log.h"
+#include "testlib.h"
 #include "util.h"
 
 static int cap_fd = -1;
@@ -26,13 +25,10 @@ static int
 setup(void **state)
 {
     (void)state;
-    cap_fd = memfd_create("log-capture", MFD_CLOEXEC);
-    if (cap_fd < 0)
-        return -1;
     log_init("svc-toast", LOGL_DEBUG);
-    log_set_fd(cap_fd);
+    cap_fd = tl_log_capture();
     log_set_request_id(NULL);
-    return 0;
+    return cap_fd >= 0 ? 0 : -1;
 }
 
 static int
@@ -44,61 +40,6 @@ teardown(void **state)
     close(cap_fd);
     cap_fd = -1;
     return 0;
-}
-
-/* Everything written since the last call (NUL-terminated, caller frees). */
-static char *
-take_output(size_t *len_out)
-{
-    off_t end = lseek(cap_fd, 0, SEEK_END);
-    assert_true(end >= 0);
-    char *buf = malloc((size_t)end + 1);
-    assert_non_null(buf);
-    assert_int_equal(pread(cap_fd, buf, (size_t)end, 0), end);
-    buf[end] = '\0';
-    assert_int_equal(ftruncate(cap_fd, 0), 0);
-    assert_int_equal(lseek(cap_fd, 0, SEEK_SET), 0);
-    if (len_out != NULL)
-        *len_out = (size_t)end;
-    return buf;
-}
-
-/* Parse one line strictly; it must be one complete object. */
-static json_object *
-parse_line(const char *s, size_t len)
-{
-    json_tokener *tok = json_tokener_new();
-    json_tokener_set_flags(tok, JSON_TOKENER_STRICT | JSON_TOKENER_VALIDATE_UTF8);
-    json_object *o = json_tokener_parse_ex(tok, s, (int)len);
-    if (o == NULL)
-        fail_msg("unparsable line (%s): %.*s", json_tokener_error_desc(json_tokener_get_error(tok)),
-                 (int)len, s);
-    assert_int_equal(json_tokener_get_parse_end(tok), len);
-    json_tokener_free(tok);
-    assert_true(json_object_is_type(o, json_type_object));
-    return o;
-}
-
-/* The one line written since the last call, parsed; raw gets its text. */
-static json_object *
-only_line(char **raw)
-{
-    size_t len;
-    char *out = take_output(&len);
-
-    assert_true(len > 1);
-    assert_int_equal(out[len - 1], '\n');
-    assert_ptr_equal(strchr(out, '\n'), out + len - 1);
-    assert_true(len <= 8192);
-    /* Nothing but the final newline below 0x20: every control is escaped. */
-    for (size_t i = 0; i + 1 < len; i++)
-        assert_true((unsigned char)out[i] >= 0x20);
-    json_object *o = parse_line(out, len - 1);
-    if (raw != NULL)
-        *raw = out;
-    else
-        free(out);
-    return o;
 }
 
 static const char *
@@ -142,7 +83,7 @@ test_line_shape(void **state)
     static const char *const keys[] = {"ts", "level", "service", "msg", NULL};
 
     log_info("listening on port %d", 8080);
-    json_object *o = only_line(&raw);
+    json_object *o = tl_log_only_line(cap_fd, &raw);
     assert_memory_equal(raw, "{\"ts\":\"", 7);
     check_keys(o, keys);
     const char *t = str_field(o, "ts");
@@ -157,15 +98,15 @@ test_line_shape(void **state)
     free(raw);
 
     log_debug("d");
-    o = only_line(NULL);
+    o = tl_log_only_line(cap_fd, NULL);
     assert_string_equal(str_field(o, "level"), "debug");
     json_object_put(o);
     log_warn("w");
-    o = only_line(NULL);
+    o = tl_log_only_line(cap_fd, NULL);
     assert_string_equal(str_field(o, "level"), "warn");
     json_object_put(o);
     log_error("e");
-    o = only_line(NULL);
+    o = tl_log_only_line(cap_fd, NULL);
     assert_string_equal(str_field(o, "level"), "error");
     json_object_put(o);
 }
@@ -187,7 +128,7 @@ test_fields(void **state)
                        LF_DOUBLE("inf", INFINITY), LF_DOUBLE("ninf", -INFINITY),
                        LF_BOOL("yes", true), LF_BOOL("no", false), LF_STR("nullstr", NULL)),
             "health check done");
-    json_object *o = only_line(NULL);
+    json_object *o = tl_log_only_line(cap_fd, NULL);
     check_keys(o, keys);
     assert_string_equal(str_field(o, "integration_id"), "abc");
     assert_true(json_object_object_get_ex(o, "neg", &v));
@@ -217,18 +158,18 @@ test_fields(void **state)
     /* A double that needs 17 digits still reads back exactly. */
     double third = 1.0 / 3.0;
     log_msg(LOGL_INFO, LOG_FIELDS(LF_DOUBLE("third", third)), "x");
-    o = only_line(NULL);
+    o = tl_log_only_line(cap_fd, NULL);
     assert_true(json_object_object_get_ex(o, "third", &v));
     assert_true(json_object_get_double(v) == third);
     json_object_put(o);
 
     /* A NULL field list and a key needing escapes. */
     log_msg(LOGL_INFO, NULL, "no fields");
-    o = only_line(NULL);
+    o = tl_log_only_line(cap_fd, NULL);
     assert_int_equal(json_object_object_length(o), 4);
     json_object_put(o);
     log_msg(LOGL_INFO, LOG_FIELDS(LF_STR("we\"ird\nkey", "v\"al")), "x");
-    o = only_line(NULL);
+    o = tl_log_only_line(cap_fd, NULL);
     assert_string_equal(str_field(o, "we\"ird\nkey"), "v\"al");
     json_object_put(o);
 }
@@ -248,7 +189,7 @@ test_redaction(void **state)
         log_msg(LOGL_INFO,
                 LOG_FIELDS(LF_STR(secret_keys[i], "hunter2-SECRET-VALUE"), LF_STR("user", "alice")),
                 "login");
-        json_object *o = only_line(&raw);
+        json_object *o = tl_log_only_line(cap_fd, &raw);
         assert_string_equal(str_field(o, secret_keys[i]), "[redacted]");
         assert_string_equal(str_field(o, "user"), "alice");
         assert_null(strstr(raw, "hunter2"));
@@ -261,7 +202,7 @@ test_redaction(void **state)
             LOG_FIELDS(LF_INT("access_tokens", 31337), LF_DOUBLE("client_secret", 0.25),
                        LF_BOOL("has_password", true), LF_STR("user_token", NULL)),
             "x");
-    json_object *o = only_line(&raw);
+    json_object *o = tl_log_only_line(cap_fd, &raw);
     assert_string_equal(str_field(o, "access_tokens"), "[redacted]");
     assert_string_equal(str_field(o, "client_secret"), "[redacted]");
     assert_string_equal(str_field(o, "has_password"), "[redacted]");
@@ -274,7 +215,7 @@ test_redaction(void **state)
     log_msg(LOGL_INFO,
             LOG_FIELDS(LF_PRESENCE("INTERNAL_TOKEN", true), LF_PRESENCE("JWT_SECRET", false)),
             "configuration");
-    o = only_line(NULL);
+    o = tl_log_only_line(cap_fd, NULL);
     assert_string_equal(str_field(o, "INTERNAL_TOKEN"), "[set]");
     assert_string_equal(str_field(o, "JWT_SECRET"), "[unset]");
     json_object_put(o);
@@ -285,7 +226,7 @@ test_redaction(void **state)
             LOG_FIELDS(LF_STR("pass", "p"), LF_STR("tok", "t"), LF_STR("key", "k"),
                        LF_INT("token_count", 7), LF_INT("tokens_used", 8)),
             "x");
-    o = only_line(NULL);
+    o = tl_log_only_line(cap_fd, NULL);
     assert_string_equal(str_field(o, "pass"), "p");
     assert_string_equal(str_field(o, "tok"), "t");
     assert_string_equal(str_field(o, "key"), "k");
@@ -307,24 +248,24 @@ test_level_filter(void **state)
     assert_true(log_enabled(LOGL_ERROR));
     log_debug("hidden");
     log_info("hidden");
-    free(take_output(&len));
+    free(tl_log_take(cap_fd, &len));
     assert_int_equal(len, 0);
     log_warn("shown");
-    json_object *o = only_line(NULL);
+    json_object *o = tl_log_only_line(cap_fd, NULL);
     assert_string_equal(str_field(o, "msg"), "shown");
     json_object_put(o);
 
     log_set_level(LOGL_ERROR);
     log_warn("hidden");
     log_error("shown");
-    o = only_line(NULL);
+    o = tl_log_only_line(cap_fd, NULL);
     assert_string_equal(str_field(o, "level"), "error");
     json_object_put(o);
 
     log_set_level(LOGL_DEBUG);
     assert_true(log_enabled(LOGL_DEBUG));
     log_debug("shown");
-    o = only_line(NULL);
+    o = tl_log_only_line(cap_fd, NULL);
     assert_string_equal(str_field(o, "level"), "debug");
     json_object_put(o);
 }
@@ -365,7 +306,7 @@ test_request_id(void **state)
     log_set_request_id("req-123");
     assert_string_equal(log_request_id(), "req-123");
     log_msg(LOGL_INFO, LOG_FIELDS(LF_INT("k", 1)), "with id");
-    json_object *o = only_line(NULL);
+    json_object *o = tl_log_only_line(cap_fd, NULL);
     check_keys(o, keys);
     assert_string_equal(str_field(o, "request_id"), "req-123");
     json_object_put(o);
@@ -373,24 +314,24 @@ test_request_id(void **state)
     log_set_request_id("");
     assert_string_equal(log_request_id(), "");
     log_info("no id");
-    o = only_line(NULL);
+    o = tl_log_only_line(cap_fd, NULL);
     assert_false(has_field(o, "request_id"));
     json_object_put(o);
 
     log_set_request_id("x\"y");
     log_info("escaped id");
-    o = only_line(NULL);
+    o = tl_log_only_line(cap_fd, NULL);
     assert_string_equal(str_field(o, "request_id"), "x\"y");
     json_object_put(o);
 
     memset(long_id, 'r', sizeof(long_id) - 1);
     long_id[sizeof(long_id) - 1] = '\0';
     log_set_request_id(long_id);
-    assert_int_equal(strlen(log_request_id()), 127);
+    assert_int_equal(strlen(log_request_id()), 128);
     log_set_request_id(NULL);
     assert_string_equal(log_request_id(), "");
     log_info("cleared");
-    o = only_line(NULL);
+    o = tl_log_only_line(cap_fd, NULL);
     assert_false(has_field(o, "request_id"));
     json_object_put(o);
 }
@@ -430,10 +371,10 @@ test_request_id_per_thread(void **state)
     pthread_barrier_destroy(&barrier);
     assert_string_equal(log_request_id(), "req-main");
 
-    char *out = take_output(&len);
+    char *out = tl_log_take(cap_fd, &len);
     char *line = out;
     for (char *nl; (nl = strchr(line, '\n')) != NULL; line = nl + 1) {
-        json_object *o = parse_line(line, (size_t)(nl - line));
+        json_object *o = tl_json_line(line, (size_t)(nl - line));
         const char *t = str_field(o, "thread");
         char want[32];
         snprintf(want, sizeof(want), "req-%s", t);
@@ -459,14 +400,14 @@ test_message_escaping(void **state)
         "\xf0\x9f\x98\x80";
 
     log_info("%s", msg);
-    json_object *o = only_line(NULL);
+    json_object *o = tl_log_only_line(cap_fd, NULL);
     assert_string_equal(str_field(o, "msg"), msg);
     json_object_put(o);
 
     /* Invalid UTF-8 becomes U+FFFD, one per bad byte. */
     log_info("a\xff"
              "b \xc0\x80 \xed\xa0\x80 \xe2\x82");
-    o = only_line(NULL);
+    o = tl_log_only_line(cap_fd, NULL);
     assert_string_equal(str_field(o, "msg"), "a\xef\xbf\xbd"
                                              "b \xef\xbf\xbd\xef\xbf\xbd "
                                              "\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd "
@@ -548,7 +489,7 @@ test_message_truncated(void **state)
     memset(big, 'a', sizeof(big) - 1);
     big[sizeof(big) - 1] = '\0';
     log_info("%s", big);
-    json_object *o = only_line(NULL);
+    json_object *o = tl_log_only_line(cap_fd, NULL);
     assert_int_equal(strlen(str_field(o, "msg")), 2047);
     json_object *v;
     assert_true(json_object_object_get_ex(o, "truncated", &v));
@@ -558,7 +499,7 @@ test_message_truncated(void **state)
     /* Short enough: no marker. */
     big[2047] = '\0';
     log_info("%s", big);
-    o = only_line(NULL);
+    o = tl_log_only_line(cap_fd, NULL);
     assert_int_equal(strlen(str_field(o, "msg")), 2047);
     assert_false(has_field(o, "truncated"));
     json_object_put(o);
@@ -579,10 +520,10 @@ test_line_truncated(void **state)
     memset(big_value, 'v', sizeof(big_value) - 1);
     log_set_request_id("req-kept");
     log_msg(LOGL_INFO, LOG_FIELDS(LF_STR("big", big_value), LF_INT("after", 7)), "%s", ctl);
-    char *raw = take_output(&len);
+    char *raw = tl_log_take(cap_fd, &len);
     assert_true(len <= 8192);
     assert_true(len > 7000);
-    json_object *o = parse_line(raw, len - 1);
+    json_object *o = tl_json_line(raw, len - 1);
     const char *m = str_field(o, "msg");
     assert_true(strlen(m) > 100 && strlen(m) < 2000);
     assert_int_equal(strspn(m, "\x01"), strlen(m));
@@ -594,9 +535,9 @@ test_line_truncated(void **state)
 
     /* A huge field value is cut, and what follows still makes a valid line. */
     log_msg(LOGL_INFO, LOG_FIELDS(LF_STR("big", big_value), LF_INT("after", 7)), "short");
-    raw = take_output(&len);
+    raw = tl_log_take(cap_fd, &len);
     assert_true(len <= 8192 && len >= 8150);
-    o = parse_line(raw, len - 1);
+    o = tl_json_line(raw, len - 1);
     assert_string_equal(str_field(o, "msg"), "short");
     const char *b = str_field(o, "big");
     assert_true(strlen(b) > 7000);
@@ -616,7 +557,7 @@ test_line_truncated(void **state)
     }
     many[300] = (log_field){0};
     log_msg(LOGL_INFO, many, "many");
-    o = only_line(NULL);
+    o = tl_log_only_line(cap_fd, NULL);
     assert_true(has_field(o, "field_000"));
     assert_false(has_field(o, "field_299"));
     assert_true(json_object_object_get_ex(o, "truncated", &v));
@@ -648,7 +589,7 @@ test_service_and_errno(void **state)
 
     log_init("svc\"odd", LOGL_DEBUG);
     log_info("x");
-    json_object *o = only_line(NULL);
+    json_object *o = tl_log_only_line(cap_fd, NULL);
     assert_string_equal(str_field(o, "service"), "svc\"odd");
     json_object_put(o);
 
@@ -656,26 +597,26 @@ test_service_and_errno(void **state)
     long_name[sizeof(long_name) - 1] = '\0';
     log_init(long_name, LOGL_DEBUG);
     log_info("x");
-    o = only_line(NULL);
+    o = tl_log_only_line(cap_fd, NULL);
     assert_int_equal(strlen(str_field(o, "service")), 63);
     json_object_put(o);
 
     /* Without a name, the program's name. */
     log_init("", LOGL_INFO);
     log_info("x");
-    o = only_line(NULL);
+    o = tl_log_only_line(cap_fd, NULL);
     assert_string_equal(str_field(o, "service"), program_invocation_short_name);
     json_object_put(o);
     log_debug("filtered by log_init's level");
     size_t len;
-    free(take_output(&len));
+    free(tl_log_take(cap_fd, &len));
     assert_int_equal(len, 0);
 
     /* Logging does not disturb errno, so it can be logged then tested. */
     errno = EACCES;
     log_error("failed: %s", strerror(errno));
     assert_int_equal(errno, EACCES);
-    o = only_line(NULL);
+    o = tl_log_only_line(cap_fd, NULL);
     assert_string_equal(str_field(o, "msg"), "failed: Permission denied");
     json_object_put(o);
     log_init("svc-toast", LOGL_DEBUG);
