@@ -90,11 +90,18 @@ write_response(struct mg_connection *conn, const web_head *h, const char *body, 
     for (size_t i = 0; h->extra != NULL && h->extra[i] != NULL; i++)
         if (valid_header_line(h->extra[i]))
             extra_len += strlen(h->extra[i]) + 2;
+    /* 1xx, 204 and 304 answers have no body and say nothing about one. */
+    char framing[200] = "";
+    bool bodyless = h->status < 200 || h->status == 204 || h->status == 304;
+    if (bodyless)
+        send_len = 0;
+    if (!bodyless)
+        snprintf(framing, sizeof(framing), "Content-Type: %.120s\r\nContent-Length: %zu\r\n",
+                 h->ctype, len);
     int n = snprintf(fixed, sizeof(fixed),
-                     "HTTP/1.1 %d %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\n"
-                     "X-Request-Id: %s\r\n%sDate: %s\r\nConnection: %s\r\n",
-                     h->status, mg_get_response_code_text(conn, h->status), h->ctype, len,
-                     h->request_id, h->no_store ? "Cache-Control: no-store\r\n" : "", date,
+                     "HTTP/1.1 %d %s\r\n%sX-Request-Id: %s\r\n%sDate: %s\r\nConnection: %s\r\n",
+                     h->status, mg_get_response_code_text(conn, h->status), framing, h->request_id,
+                     h->no_store ? "Cache-Control: no-store\r\n" : "", date,
                      h->keep_alive ? "keep-alive" : "close");
     if (n < 0 || (size_t)n >= sizeof(fixed))
         return -1;
@@ -287,8 +294,13 @@ send_reply(web_req *r, int status, const char *ctype, const char *body, size_t l
                   .keep_alive = keep_alive(r, status),
                   .head = r->head,
                   .extra = extra};
-    if (write_response(r->conn, &h, body, len) != 0)
+    if (write_response(r->conn, &h, body, len) != 0) {
+        /* The client went away, or the answer could not be framed: the
+         * connection cannot carry another request. */
+        mg_disable_connection_keep_alive(r->conn);
+        log_warn("the answer (status %d) could not be written", status);
         return -1;
+    }
     r->bytes_out = r->head ? 0 : len;
     return 0;
 }

@@ -135,6 +135,17 @@ def test_hop_by_hop_headers_stay_at_the_gateway(suite, spawn, recorder):
     assert h.get("x-internal-token") == suite.token, "the client's token must not pass"
 
 
+def test_no_content_is_relayed_without_a_body(suite, spawn, recorder):
+    gw = start_gateway(spawn, gateway_env(suite, AUTOMATION_URL=recorder.url))
+    r = http("DELETE", gw.url + "/api/automation/jobs/1", headers={"X-Want-Status": "204"})
+    assert r.status_code == 204
+    assert r.content == b""
+    assert "content-length" not in {k.lower() for k in r.headers}, r.headers
+    assert "content-type" not in {k.lower() for k in r.headers}, r.headers
+    # The connection is still good for the next request.
+    assert get(gw.url + "/health").status_code == 200
+
+
 @pytest.mark.parametrize("status", [600, 999])
 def test_an_upstream_status_that_cannot_be_relayed_is_502(suite, spawn, recorder, status):
     gw = start_gateway(spawn, gateway_env(suite, AUTOMATION_URL=recorder.url))
