@@ -135,6 +135,23 @@ web__ws_close_all(web_server *s)
 
 /* ---- civetweb callbacks ---- */
 
+static int
+ws_max_open(const web_server *s)
+{
+    return s->threads / 2 > 0 ? s->threads / 2 : 1;
+}
+
+static int
+ws_open_count(web_server *s)
+{
+    int n = 0;
+    pthread_mutex_lock(&s->ws_mu);
+    for (const web_ws *w = s->ws_open; w != NULL; w = w->next)
+        n++;
+    pthread_mutex_unlock(&s->ws_mu);
+    return n;
+}
+
 /* Decide on an upgrade request. Returns 0 to accept, or the refusal status
  * with code and message set; ws->match and ws->route are filled. */
 static int
@@ -142,16 +159,25 @@ ws_admit(web_ws *ws, const struct mg_connection *conn, const char *path, const c
          const char **msg)
 {
     int st;
+    bool found = route_find(ws->srv->ws_routes, "GET", path, &ws->match) == ROUTE_FOUND;
 
-    if (route_find(ws->srv->ws_routes, "GET", path, &ws->match) != ROUTE_FOUND) {
+    /* As for HTTP: without the token, nothing is learnt about the routes. */
+    st = web__guard(ws->srv, mg_get_header(conn, "X-Internal-Token"), code, msg);
+    if (st == 401 || (found && st != 0))
+        return st;
+    if (!found) {
         *code = "not_found";
         *msg = "no WebSocket route for this path";
         return 404;
     }
     ws->route = ws->match.data;
-    st = web__guard(ws->srv, mg_get_header(conn, "X-Internal-Token"), code, msg);
-    if (st != 0)
-        return st;
+    /* Every WebSocket holds a worker thread for its whole life: keep half of
+     * them for plain requests, so open sockets cannot starve the API. */
+    if (ws_open_count(ws->srv) >= ws_max_open(ws->srv)) {
+        *code = "unavailable";
+        *msg = "too many WebSocket connections; try again later";
+        return 503;
+    }
     if (ws->route->on_connect == NULL)
         return 0;
     ws->hconn = conn;

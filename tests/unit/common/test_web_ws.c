@@ -92,6 +92,7 @@ ws_on_close(web_ws *ws)
 
 static const web_ws_route ws_routes[] = {
     {"/ws/{room}", ws_on_connect, ws_on_ready, ws_on_message, ws_on_close},
+    {"/quiet/{room}", NULL, NULL, NULL, ws_on_close}, /* keeps no reference */
 };
 
 static void
@@ -384,6 +385,46 @@ test_websocket_refused(void **state)
 }
 
 static void
+test_websocket_limit(void **state)
+{
+    tl_server f;
+    char head[2048];
+    tl_server_cfg cfg = {.ws = ws_routes,
+                         .nws = sizeof(ws_routes) / sizeof(ws_routes[0]),
+                         .ready = true,
+                         .threads = 4};
+
+    (void)state;
+    reset_ws_state();
+    tl_server_start(&f, &cfg);
+    /* Half the threads may hold WebSockets; the next upgrade is refused. */
+    int a = ws_connect_raw(f.port, "/quiet/one", NULL, head, sizeof(head));
+    assert_non_null(strstr(head, "HTTP/1.1 101"));
+    int b = ws_connect_raw(f.port, "/quiet/two", NULL, head, sizeof(head));
+    assert_non_null(strstr(head, "HTTP/1.1 101"));
+    int c = ws_connect_raw(f.port, "/quiet/three", NULL, head, sizeof(head));
+    assert_non_null(strstr(head, "HTTP/1.1 503"));
+    assert_non_null(strstr(head, "Retry-After: 1"));
+    close(c);
+    /* Plain requests are still served meanwhile. */
+    tl_resp r;
+    assert_int_equal(tl_http(f.port, "GET", "/quiet/one", NULL, NULL, &r), 404);
+    /* When one closes, a new one gets in. */
+    close(a);
+    bool admitted = false;
+    for (int i = 0; i < 300 && !admitted; i++) {
+        c = ws_connect_raw(f.port, "/quiet/four", NULL, head, sizeof(head));
+        admitted = strstr(head, "HTTP/1.1 101") != NULL;
+        close(c);
+        if (!admitted)
+            tl_pause_ms(10);
+    }
+    assert_true(admitted);
+    close(b);
+    tl_server_stop(&f);
+}
+
+static void
 test_websocket_server_stop(void **state)
 {
     tl_server f;
@@ -410,6 +451,7 @@ main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_websocket),
         cmocka_unit_test(test_websocket_refused),
+        cmocka_unit_test(test_websocket_limit),
         cmocka_unit_test(test_websocket_server_stop),
     };
 
