@@ -116,7 +116,12 @@ proxy_init(const proxy_config *pc, metrics_registry *reg)
     if (pthread_key_create(&proxy_curl_key, proxy_curl_free) != 0 || proxy_share_init() != 0)
         return -1;
     proxy_cfg = *pc;
-    util_strlcpy(proxy_token, pc->internal_token ? pc->internal_token : "", sizeof(proxy_token));
+    if (util_strlcpy(proxy_token, pc->internal_token ? pc->internal_token : "", sizeof(proxy_token))
+        >= sizeof(proxy_token)) {
+        /* Cut short, every service would refuse it: refuse to start instead. */
+        log_error("INTERNAL_TOKEN is longer than %zu bytes", sizeof(proxy_token) - 1);
+        return -1;
+    }
     proxy_cfg.internal_token = proxy_token;
     if (reg != NULL) {
         const char *labels[] = {"upstream", "code"};
