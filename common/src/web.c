@@ -23,11 +23,12 @@
 #define WEB_DEFAULT_THREADS 16
 #define WEB_LOG_PATH_MAX    1024
 /* civetweb serves each connection on one worker thread, also while it sits
- * idle between keep-alive requests: keep that short (Apache's default), long
- * enough to reuse a connection within a burst of requests (the gateway's
- * pooled upstream connections), short enough that idle connections do not
- * starve new ones of threads. */
-#define WEB_KEEP_ALIVE_MS "5000"
+ * idle between keep-alive requests (measured: with every thread holding an
+ * idle connection, the next client waits the whole timeout). Keep it short:
+ * long enough to reuse a connection under steady load (the gateway's pooled
+ * upstream connections, a browser's burst), short enough that connections
+ * left idle by one gateway replica do not starve another for long. */
+#define WEB_KEEP_ALIVE_MS "2000"
 /* The longest a client may take to send a request or read its answer (not
  * the time a handler takes): a slow sender holds a thread for no longer. */
 #define WEB_REQUEST_TIMEOUT "10000"

@@ -17,11 +17,10 @@
 #define PROXY_MAX_RESP_HEADERS 64
 #define PROXY_MAX_URL          (UPSTREAM_MAX_URL + 6 * 2048)
 
-/* Upstream connections are idle for at most this long before curl closes
- * them: less than the services' keep-alive (5 s), so the gateway never sends
- * on a connection the service is closing, and an idle connection does not hold
- * one of the service's worker threads for long. */
-#define PROXY_MAX_IDLE_S     4L
+/* Upstream connections idle longer than this are not reused: less than the
+ * services' keep-alive (2 s), so the gateway does not send on a connection the
+ * service is closing. */
+#define PROXY_MAX_IDLE_S     1L
 #define PROXY_MAX_IDLE_CONNS 64L
 
 static proxy_config proxy_cfg;
