@@ -98,6 +98,7 @@ web_status_code_name(int status)
         {411, "length_required"},
         {412, "precondition_failed"},
         {413, "payload_too_large"},
+        {414, "uri_too_long"},
         {415, "unsupported_media_type"},
         {422, "unprocessable_entity"},
         {426, "upgrade_required"},

@@ -437,6 +437,11 @@ prepare(web_req *r)
                         msg);
         return false;
     }
+    if (strlen(r->path) > ROUTE_MAX_PATH) {
+        web_reply_error(r, 414, web_status_code_name(414), "request path longer than %d bytes",
+                        ROUTE_MAX_PATH);
+        return false;
+    }
     web__sanitize(r->method, 32, m, sizeof(m));
     web__sanitize(r->path, WEB_MSG_PATH_MAX, p, sizeof(p));
     route_result rr = route_find(s->routes, r->method, r->path, &r->match);

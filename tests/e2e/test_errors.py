@@ -251,6 +251,12 @@ def test_ambiguous_framing_is_400_and_the_connection_closes(suite, framing, targ
         assert not [l for l in lines if "SMUGGLED" in l.get("path", "")], name
 
 
+@pytest.mark.parametrize("target", ["gateway", "svc-automation"])
+def test_path_over_2048_bytes_is_414(suite, target):
+    r = get(suite[target].url + "/api/automation/" + "a" * 2100)
+    check_error(r, 414, "uri_too_long")
+
+
 def test_too_many_headers_is_431(suite):
     head = b"GET /api/automation/x HTTP/1.1\r\nHost: x\r\n" + b"".join(
         b"X-Filler-%d: y\r\n" % i for i in range(70)) + b"Content-Length: 0\r\n\r\n"
