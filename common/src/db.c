@@ -380,9 +380,15 @@ db_release(db_conn *c)
     put_back(c);
 }
 
+/* What every query checks first; *res is cleared so a failure never leaves a
+ * stale result behind. */
 static db_status
-check_args(db_conn *c, const char *sql, int nparams, const char *const *params)
+check_args(db_conn *c, const char *sql, int nparams, const char *const *params, PGresult **res)
 {
+    if (res != NULL)
+        *res = NULL;
+    if (c == NULL)
+        return DB_ERR_UNAVAILABLE;
     if (sql == NULL || nparams < 0 || (nparams > 0 && params == NULL)) {
         set_error(c, NULL, "invalid argument");
         return DB_ERR_OTHER;
@@ -397,13 +403,8 @@ check_args(db_conn *c, const char *sql, int nparams, const char *const *params)
 db_status
 db_exec(db_conn *c, const char *sql, int nparams, const char *const *params, PGresult **res)
 {
-    db_status st;
+    db_status st = check_args(c, sql, nparams, params, res);
 
-    if (res != NULL)
-        *res = NULL;
-    if (c == NULL)
-        return DB_ERR_UNAVAILABLE;
-    st = check_args(c, sql, nparams, params);
     if (st != DB_OK)
         return st;
     return db_i_finish(c, PQexecParams(c->pg, sql, nparams, NULL, params, NULL, NULL, 0), res);
@@ -441,13 +442,8 @@ db_status
 db_exec_prepared(db_conn *c, const char *name, const char *sql, int nparams,
                  const char *const *params, PGresult **res)
 {
-    db_status st;
+    db_status st = check_args(c, sql, nparams, params, res);
 
-    if (res != NULL)
-        *res = NULL;
-    if (c == NULL)
-        return DB_ERR_UNAVAILABLE;
-    st = check_args(c, sql, nparams, params);
     if (st != DB_OK)
         return st;
     if (name == NULL || name[0] == '\0') {

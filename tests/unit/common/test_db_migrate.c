@@ -234,8 +234,7 @@ static int
 group_setup(void **state)
 {
     (void)state;
-    snprintf(g_prefix, sizeof(g_prefix), "brain_test_db_%ld", (long)getpid());
-    g_pool = db_pool_new(g_url, 4, 5);
+    g_pool = tl_db_group_open(g_url, g_prefix, sizeof(g_prefix));
     return g_pool != NULL ? 0 : -1;
 }
 
@@ -243,8 +242,7 @@ static int
 group_teardown(void **state)
 {
     (void)state;
-    tl_db_drop_schemas(g_url, g_prefix);
-    db_pool_free(g_pool);
+    tl_db_group_close(g_url, g_prefix, g_pool);
     return 0;
 }
 

@@ -153,6 +153,13 @@ long tl_db_pool_scalar(db_pool *p, const char *sql, int n, const char *const *pa
  * go to stderr: this runs in group teardowns. */
 void tl_db_drop_schemas(const char *url, const char *prefix);
 
+/* The group fixture of the database tests: a schema prefix unique to this
+ * process ("brain_test_db_<pid>", into prefix[cap]) and a pool on url;
+ * NULL when the pool cannot be made. tl_db_group_close drops the schemas
+ * under prefix and frees the pool. */
+db_pool *tl_db_group_open(const char *url, char *prefix, size_t cap);
+void tl_db_group_close(const char *url, const char *prefix, db_pool *pool);
+
 /* ---- NATS (testlib_bus.c) ---- */
 
 #define TL_INBOX_MAX 64

@@ -6,6 +6,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -82,4 +83,18 @@ tl_db_drop_schemas(const char *url, const char *prefix)
     PQclear(r);
     db_release(c);
     db_pool_free(p);
+}
+
+db_pool *
+tl_db_group_open(const char *url, char *prefix, size_t cap)
+{
+    snprintf(prefix, cap, "brain_test_db_%ld", (long)getpid());
+    return db_pool_new(url, 4, 5);
+}
+
+void
+tl_db_group_close(const char *url, const char *prefix, db_pool *pool)
+{
+    tl_db_drop_schemas(url, prefix);
+    db_pool_free(pool);
 }
