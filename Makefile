@@ -37,6 +37,11 @@ EMBED      := $(B)/tools/embed_sql
 
 BINS := $(DAEMONS:%=$(B)/bin/%)
 
+# Stand-ins for what the tests cannot run for real, written in C on common/
+# (tests/fakes/<name>/*.c becomes build/<B>/bin/<name>; Python fakes need no build).
+FAKES := $(patsubst tests/fakes/%/,%,$(sort $(dir $(wildcard tests/fakes/*/*.c))))
+FAKE_BINS := $(FAKES:%=$(B)/bin/%)
+
 # Unit tests: tests/unit/common/test_<module>.c links the common library;
 # tests/unit/<daemon>/test_<x>.c also links that daemon's objects but main.o.
 UNIT_SRC  := $(wildcard tests/unit/*/test_*.c)
@@ -49,7 +54,7 @@ TESTLIB_OBJ := $(TESTLIB_SRC:%.c=$(B)/obj/%.o)
 .PHONY: all run test unit unit-bins e2e logs fmt lint bench clean deps
 .DEFAULT_GOAL := all
 
-all: $(BINS)
+all: $(BINS) $(FAKE_BINS)
 
 $(B)/obj/%.o: %.c
 	@mkdir -p $(@D)
@@ -74,11 +79,18 @@ $(B)/gen/$(1)/migrations.c: $$($(1)_MIG) $(EMBED)
 $(B)/bin/$(1): $$($(1)_OBJ) $(B)/obj/gen/$(1)/migrations.o $(COMMON_LIB)
 	@mkdir -p $$(@D)
 	$(CC) $(LDFLAGS) -o $$@ $$^ $(LDLIBS)
-$(B)/tests/$(1)/%: tests/unit/$(1)/%.c $$(filter-out %/main.o,$$($(1)_OBJ)) $(TESTLIB_OBJ) $(COMMON_LIB)
+$(B)/tests/$(1)/%: tests/unit/$(1)/%.c $$(filter-out %/main.o,$$($(1)_OBJ)) $(B)/obj/gen/$(1)/migrations.o $(TESTLIB_OBJ) $(COMMON_LIB)
 	@mkdir -p $$(@D)
 	$(CC) $(CFLAGS) -I$(1)/src -Itests/unit/support $(LDFLAGS) -o $$@ $$(filter %.c %.o %.a,$$^) $(LDLIBS) -lcmocka
 endef
 $(foreach d,$(DAEMONS),$(eval $(call DAEMON_RULES,$(d))))
+
+define FAKE_RULES
+$(B)/bin/$(1): $$(patsubst %.c,$(B)/obj/%.o,$$(wildcard tests/fakes/$(1)/*.c)) $(COMMON_LIB)
+	@mkdir -p $$(@D)
+	$(CC) $(LDFLAGS) -o $$@ $$^ $(LDLIBS)
+endef
+$(foreach f,$(FAKES),$(eval $(call FAKE_RULES,$(f))))
 
 $(B)/obj/gen/%.o: $(B)/gen/%.c
 	@mkdir -p $(@D)
@@ -126,7 +138,7 @@ lint:
 	@clang-format --dry-run -Werror $$(git ls-files '*.c' '*.h')
 	cppcheck --quiet --error-exitcode=1 --enable=warning,portability,performance \
 	  --std=c11 --inline-suppr --suppress=missingIncludeSystem -Icommon/include \
-	  -D__GNUC__ -Itests/unit/support common/src $(DAEMONS:%=%/src) tests/unit
+	  -D__GNUC__ -Itests/unit/support common/src $(DAEMONS:%=%/src) tests/unit tests/fakes
 
 clean:
 	rm -rf build

@@ -48,6 +48,11 @@ typedef struct app_spec {
     int (*on_start)(app *a);
     /* After HTTP has drained, before NATS and the pool close. */
     void (*on_stop)(app *a);
+    /* Last: HTTP and NATS are closed, so no handler runs any more; the pool
+     * is still open. Frees the daemon's state; called whenever the daemon
+     * exits after on_init ran, even when a later step failed (so it must
+     * accept partial state). */
+    void (*on_close)(app *a);
 } app_spec;
 
 int app_main(const app_spec *spec, int argc, char **argv);

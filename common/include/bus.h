@@ -58,6 +58,10 @@ const char *bus_msg_subject(const bus_msg *m);
 const char *bus_msg_data(const bus_msg *m, size_t *len);
 /* A header value, or NULL. */
 const char *bus_msg_header(const bus_msg *m, const char *name);
+/* The reply subject of a request, or NULL: to answer later, from another
+ * thread, with bus_publish to it (the message itself is freed when its
+ * handler returns). */
+const char *bus_msg_reply(const bus_msg *m);
 /* Reply to a request message. BUS_ERR_INVALID if it has no reply subject. */
 bus_status bus_respond(bus_msg *m, const void *data, size_t len);
 

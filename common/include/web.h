@@ -122,6 +122,12 @@ void web_each_header(const web_req *r, void (*fn)(const char *name, const char *
 /* Query parameter, percent-decoded into buf. Returns buf, or NULL when absent
  * or longer than cap - 1. */
 const char *web_query(const web_req *r, const char *name, char *buf, size_t cap);
+/* Pagination of a list (DESIGN section 3): ?limit= (default 50, 1..500) and
+ * ?offset= (default 0, 0..10000000). Returns true with both set, or false
+ * after answering 400 naming the parameter. */
+#define WEB_PAGE_DEFAULT 50
+#define WEB_PAGE_MAX     500
+bool web_page(web_req *r, long *limit, long *offset);
 /* Parsed body of a WEB_JSON_BODY route: NULL when the request had no body.
  * Owned by the request. */
 json_object *web_body_json(const web_req *r);

@@ -266,6 +266,8 @@ app_close(app *a)
 {
     web_server_free(a->web);
     bus_close(a->bus);
+    if (a->spec->on_close != NULL)
+        a->spec->on_close(a);
     db_pool_free(a->db);
     health_free(a->health);
     metrics_registry_free(a->metrics);

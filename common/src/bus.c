@@ -564,6 +564,13 @@ bus_msg_header(const bus_msg *m, const char *name)
     return v;
 }
 
+const char *
+bus_msg_reply(const bus_msg *m)
+{
+    const char *reply = natsMsg_GetReply(m->m);
+    return reply && reply[0] ? reply : NULL;
+}
+
 bus_status
 bus_respond(bus_msg *m, const void *data, size_t len)
 {

@@ -625,3 +625,35 @@ web_body(const web_req *r, size_t *len)
     *len = r->body_len;
     return r->body_len > 0 ? r->body : NULL;
 }
+
+bool
+web_page(web_req *r, long *limit, long *offset)
+{
+    static const struct {
+        const char *name;
+        long def, min, max;
+    } params[] = {
+        {"limit", WEB_PAGE_DEFAULT, 1, WEB_PAGE_MAX},
+        {"offset", 0, 0, 10000000},
+    };
+    long *out[] = {limit, offset};
+    for (size_t i = 0; i < 2; i++) {
+        char buf[32];
+        *out[i] = params[i].def;
+        const char *v = web_query(r, params[i].name, buf, sizeof(buf));
+        if (v == NULL) {
+            char big[2048];
+            if (web_query(r, params[i].name, big, sizeof(big)) == NULL)
+                continue;
+        }
+        if (v == NULL || util_parse_long(v, params[i].min, params[i].max, out[i]) != 0) {
+            js_err err;
+            js_fail(&err, params[i].name,
+                    "query parameter '%s': must be an integer between %ld and %ld", params[i].name,
+                    params[i].min, params[i].max);
+            web_reply_invalid(r, &err);
+            return false;
+        }
+    }
+    return true;
+}

@@ -1,12 +1,14 @@
 /* gateway: the one door of Brain. Authenticates, authorizes, limits, proxies
  * and observes; holds no business logic (DESIGN section 1).
  * Wiring only: the daemon's life is common/app.c, the table of routes is
- * routes.c, the services behind it are upstream.c, forwarding is proxy.c. */
+ * routes.c, the services behind it are upstream.c, forwarding is proxy.c
+ * (HTTP) and wsproxy.c (WebSocket). */
 #include "app.h"
 #include "log.h"
 #include "proxy.h"
 #include "routes.h"
 #include "upstream.h"
+#include "wsproxy.h"
 
 static int
 gateway_init(app *a)
@@ -20,6 +22,13 @@ gateway_init(app *a)
         .internal_token = cfg_str(c, "INTERNAL_TOKEN"),
     };
     if (proxy_init(&pc, app_metrics(a)) != 0)
+        return -1;
+    wsproxy_config wc = {
+        .timeout_ms = pc.timeout_ms,
+        .connect_timeout_ms = pc.connect_timeout_ms,
+        .internal_token = pc.internal_token,
+    };
+    if (wsproxy_init(&wc, app_metrics(a)) != 0)
         return -1;
     for (size_t i = 0; i < UP_COUNT; i++)
         if (upstreams[i].probe
@@ -35,6 +44,7 @@ gateway_stop(app *a)
 {
     (void)a;
     proxy_cleanup();
+    wsproxy_cleanup();
 }
 
 static const app_spec gateway_spec = {
@@ -55,5 +65,7 @@ main(int argc, char **argv)
     app_spec spec = gateway_spec;
     spec.nvars = upstream_nvars;
     spec.nroutes = gateway_nroutes;
+    spec.ws_routes = wsproxy_routes;
+    spec.nws_routes = wsproxy_nroutes;
     return app_main(&spec, argc, argv);
 }

@@ -188,3 +188,21 @@ def spawn(root, pg, nats, token):
             problems.append(f"{d.label} sanitizer report:\n{rep}")
     if problems:
         pytest.fail("\n\n".join(problems), pytrace=False)
+
+
+@pytest.fixture
+def api(suite):
+    """The job API through the gateway, with no job of an earlier test waiting."""
+    from jobsapi import Api
+    a = Api(suite.gateway.url)
+    a.drain()
+    return a
+
+
+@pytest.fixture
+def worker(suite):
+    """A job worker played by the test over NATS."""
+    from jobsapi import Worker
+    w = Worker(suite.nats.url)
+    yield w
+    w.close()

@@ -134,3 +134,114 @@ class SlowPeer:
             except OSError:
                 pass
         self.sock.close()
+
+
+class WsPeer:
+    """A WebSocket upstream (python3-websockets 10, asyncio, on its own thread)
+    on 127.0.0.1 that records every connection in `conns`: path, request
+    headers, messages received, and how it ended (`closed`, `close_code` as
+    received from the gateway). It echoes each message back; a text message
+    starting with '!' is a command instead:
+      !burst N      send N messages "down-0" .. "down-<N-1>"
+      !big N        send one text message of N bytes
+      !frag         send "Hello" in two fragments
+      !binary       send a binary message
+      !ping         ping the gateway, then send "pong-ok" once it answered
+      !close CODE   close with CODE
+      !abort        drop the TCP connection without a close frame
+    With refuse_status set, every upgrade is answered with that status."""
+
+    def __init__(self):
+        import asyncio
+        self._asyncio = asyncio
+        self.conns = []
+        self.refused = []  # paths of the upgrades refused with refuse_status
+        self.refuse_status = None
+        self.loop = asyncio.new_event_loop()
+        self.server = None
+        self.port = None
+        self._ready = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    @property
+    def url(self):
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self):
+        self._thread.start()
+        if not self._ready.wait(10):
+            raise RuntimeError("WsPeer did not start")
+        return self
+
+    def _run(self):
+        import websockets
+        self._asyncio.set_event_loop(self.loop)
+        self.server = self.loop.run_until_complete(websockets.serve(
+            self._handler, "127.0.0.1", 0, process_request=self._process_request,
+            max_size=None, ping_interval=None, close_timeout=2))
+        self.port = self.server.sockets[0].getsockname()[1]
+        self._ready.set()
+        self.loop.run_forever()
+
+    async def _process_request(self, path, headers):
+        if self.refuse_status:
+            self.refused.append({"path": path,
+                                 "headers_lower": {k.lower(): v for k, v in headers.raw_items()}})
+            body = json.dumps({"error": {"code": "refused", "message": "test peer"}}).encode()
+            from http import HTTPStatus
+            return (HTTPStatus(self.refuse_status), [("Content-Type", "application/json")],
+                    body)
+        return None
+
+    async def _handler(self, ws):
+        import websockets
+        rec = {"path": ws.path, "ws": ws, "received": [], "closed": False, "close_code": None,
+               "headers_lower": {k.lower(): v for k, v in ws.request_headers.raw_items()}}
+        self.conns.append(rec)
+        try:
+            async for msg in ws:
+                rec["received"].append(msg)
+                if isinstance(msg, str) and msg.startswith("!"):
+                    await self._command(ws, msg)
+                else:
+                    await ws.send(msg)
+        except websockets.ConnectionClosed:
+            pass
+        finally:
+            rec["close_code"] = ws.close_code
+            rec["closed"] = True
+
+    async def _command(self, ws, msg):
+        word, _, arg = msg.partition(" ")
+        if word == "!burst":
+            for i in range(int(arg)):
+                await ws.send(f"down-{i}")
+        elif word == "!big":
+            await ws.send("x" * int(arg))
+        elif word == "!frag":
+            await ws.send(iter(["Hel", "lo"]))
+        elif word == "!binary":
+            await ws.send(b"\x00\x01\x02")
+        elif word == "!ping":
+            pong = await ws.ping(b"peer")
+            await self._asyncio.wait_for(pong, 5)
+            await ws.send("pong-ok")
+        elif word == "!close":
+            await ws.close(code=int(arg), reason="peer closes")
+        elif word == "!abort":
+            ws.transport.abort()
+
+    def send(self, index, message):
+        """Send a message on connection index from the test's thread."""
+        fut = self._asyncio.run_coroutine_threadsafe(self.conns[index]["ws"].send(message),
+                                                     self.loop)
+        fut.result(5)
+
+    def close(self):
+        async def stop():
+            self.server.close()
+            await self.server.wait_closed()
+        if self.server is not None:
+            self._asyncio.run_coroutine_threadsafe(stop(), self.loop).result(10)
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self._thread.join(5)

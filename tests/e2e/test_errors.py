@@ -8,7 +8,7 @@ import rawhttp
 from harness import DAEMONS, SERVICES, check_error, get, http, rid
 
 MIB = 1024 * 1024
-PROXIED = "/api/automation/jobs"  # a proxied route that accepts bodies (the service 404s)
+PROXIED = "/api/automation/e2e-no-such-route"  # reaches the service, which has no such route
 
 
 def json_of_size(n):
@@ -99,7 +99,7 @@ def test_valid_json_passes_to_the_service(suite):
     for ctype in ("application/json", "application/json; charset=utf-8"):
         r = http("POST", suite.gateway.url + PROXIED, data=b'{"job_type": "backup"}',
                  headers={"Content-Type": ctype})
-        check_error(r, 404, "not_found")  # the service's: it has no such route yet
+        check_error(r, 404, "not_found")  # the service's: it has no such route
 
 
 def test_body_of_exactly_1_mib_passes(suite):
@@ -152,7 +152,7 @@ def test_non_json_content_type_is_415(suite, ctype):
 
 def test_get_without_body_needs_no_content_type(suite):
     r = get(suite.gateway.url + "/api/automation/jobs")
-    check_error(r, 404, "not_found")
+    assert r.status_code == 200 and "items" in r.json(), r.text
 
 
 # ---------------------------------------------------------------- request ids
@@ -193,7 +193,7 @@ def test_malformed_request_id_is_replaced(suite, bad):
 
 @pytest.mark.parametrize("name", SERVICES)
 def test_service_without_internal_token_is_401(suite, name):
-    path = {"svc-automation": "/api/automation/jobs", "svc-intelligence": "/api/intelligence/x",
+    path = {"svc-automation": "/api/automation/x", "svc-intelligence": "/api/intelligence/x",
             "svc-toast": "/api/toast/x", "svc-embedding": "/api/embedding/x",
             "svc-sync": "/api/v1/sync/x"}[name]
     url = suite[name].url + path
