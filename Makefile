@@ -51,7 +51,7 @@ TESTLIB_SRC := $(wildcard tests/unit/support/*.c)
 TESTLIB_OBJ := $(TESTLIB_SRC:%.c=$(B)/obj/%.o)
 .SECONDARY: $(TESTLIB_OBJ)
 
-.PHONY: all run test unit unit-bins e2e logs fmt lint bench clean deps
+.PHONY: all run test unit unit-bins e2e logs fmt lint bench bench-jobs clean deps
 .DEFAULT_GOAL := all
 
 all: $(BINS) $(FAKE_BINS)
@@ -130,6 +130,10 @@ logs:
 bench:
 	@$(MAKE) --no-print-directory BUILD=release all
 	@tests/bench/run.sh
+
+bench-jobs:
+	@$(MAKE) --no-print-directory BUILD=release all
+	@BRAIN_BUILD=build/release $(PYTHON) -B tests/bench/jobs.py
 
 fmt:
 	clang-format -i $$(git ls-files '*.c' '*.h')
