@@ -153,6 +153,8 @@ bool web_replied(const web_req *r);
 /* ---- inside WebSocket callbacks ---- */
 const char *web_ws_param(const web_ws *ws, const char *name);
 const char *web_ws_header(const web_ws *ws, const char *name); /* on_connect only */
+/* The client's address ("" when unknown); on_connect only. */
+const char *web_ws_remote_addr(const web_ws *ws);
 const char *web_ws_request_id(const web_ws *ws);
 void *web_ws_app(const web_ws *ws);
 void web_ws_set_data(web_ws *ws, void *data);

@@ -412,6 +412,13 @@ web_ws_header(const web_ws *ws, const char *name)
 }
 
 const char *
+web_ws_remote_addr(const web_ws *ws)
+{
+    const struct mg_request_info *ri = ws->hconn != NULL ? mg_get_request_info(ws->hconn) : NULL;
+    return ri != NULL ? ri->remote_addr : "";
+}
+
+const char *
 web_ws_request_id(const web_ws *ws)
 {
     return ws->request_id;

@@ -186,8 +186,8 @@ wsp_connect(web_ws *ws, const wsp_target *t)
 {
     const upstream *u = &upstreams[t->up];
     const char *host = web_ws_header(ws, "Host");
-    char rid[200], token[600], fwd_host[300];
-    const char *hdrs[5];
+    char rid[200], token[600], fwd_host[300], fwd_for[700];
+    const char *hdrs[6];
     size_t nh = 0;
     wsc_conn *up = NULL;
     wsp_conn *c = calloc(1, sizeof(*c));
@@ -208,6 +208,15 @@ wsp_connect(web_ws *ws, const wsp_target *t)
     snprintf(rid, sizeof(rid), "X-Request-Id: %s", c->request_id);
     hdrs[nh++] = rid;
     hdrs[nh++] = "X-Forwarded-Proto: http";
+    /* The forwarding chain, as the HTTP proxy builds it: the client's own
+     * chain (when well formed) and then the address the gateway saw. */
+    const char *chain = web_ws_header(ws, "X-Forwarded-For");
+    if (chain != NULL && strlen(chain) < 512 && strpbrk(chain, "\r\n") == NULL)
+        snprintf(fwd_for, sizeof(fwd_for), "X-Forwarded-For: %s, %s", chain,
+                 web_ws_remote_addr(ws));
+    else
+        snprintf(fwd_for, sizeof(fwd_for), "X-Forwarded-For: %s", web_ws_remote_addr(ws));
+    hdrs[nh++] = fwd_for;
     if (host != NULL && strlen(host) < 256 && strpbrk(host, "\r\n") == NULL) {
         snprintf(fwd_host, sizeof(fwd_host), "X-Forwarded-Host: %s", host);
         hdrs[nh++] = fwd_host;

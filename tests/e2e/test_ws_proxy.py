@@ -125,7 +125,8 @@ def test_what_the_upstream_receives(gw, peer, token):
     async def scenario():
         async with connect(gw, "a%20b", {"X-Request-Id": want, "X-Internal-Token": "forged",
                                          "X-User-Id": "42", "X-User-Role": "admin",
-                                         "X-Other": "client header"}) as ws:
+                                         "X-Other": "client header",
+                                         "X-Forwarded-For": "203.0.113.7"}) as ws:
             await ws.send("hi")
             assert await ws.recv() == "hi"
 
@@ -138,6 +139,7 @@ def test_what_the_upstream_receives(gw, peer, token):
     assert "x-user-id" not in h and "x-user-role" not in h, h
     assert "x-other" not in h, "nothing of the client's headers is forwarded"
     assert h.get("x-forwarded-proto") == "http"
+    assert h.get("x-forwarded-for") == "203.0.113.7, 127.0.0.1", h
     assert h.get("x-forwarded-host") == f"127.0.0.1:{gw.port}"
     assert h.get("host") == f"127.0.0.1:{peer.port}"
 
