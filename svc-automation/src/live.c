@@ -31,168 +31,9 @@
 
 #include "automation.h"
 #include "json.h"
+#include "live_internal.h"
 #include "log.h"
 #include "util.h"
-
-#define LIVE_MAX_MESSAGE 4096 /* bytes of one client message */
-#define LIVE_MAX_SUBS    1000 /* job subscriptions per connection */
-#define LIVE_MAX_TRACKED 1024 /* jobs remembered for subscribe_client alone */
-#define LIVE_MAX_HELD    32   /* events held while a subscription is looked up */
-#define LIVE_FANOUT      64   /* connections served without a heap array */
-#define LIVE_ID          (UTIL_UUID_LEN + 1)
-
-typedef struct live_entry {
-    char id[LIVE_ID]; /* "" when the slot is free */
-    bool sub;         /* subscribed, not only followed through subscribe_client */
-    long long seq;    /* last seq sent, -1 before the first */
-} live_entry;
-
-typedef struct live_held {
-    long long seq;
-    char *text;
-    size_t len;
-} live_held;
-
-typedef struct live_conn {
-    live *l;
-    web_ws *ws; /* referenced until the connection is freed */
-    char client_id[LIVE_ID];
-    int64_t opened_ns;
-    int refs;    /* atomic */
-    bool listed; /* in l->conns, under l->mu */
-    struct live_conn *prev, *next;
-    pthread_mutex_t mu;
-    /* under mu */
-    bool all; /* subscribe_client */
-    int nsubs;
-    live_entry *tab; /* open addressing, linear probing, load at most 1/2 */
-    size_t cap, count;
-    char (*ring)[LIVE_ID]; /* jobs followed through "all" alone, oldest first */
-    size_t ring_head, ring_len;
-    char pending[LIVE_ID]; /* the job being subscribed to, "" when none */
-    live_held held[LIVE_MAX_HELD];
-    size_t nheld;
-    long long sent;
-} live_conn;
-
-struct live {
-    pthread_mutex_t mu;
-    live_conn *conns;
-    int nconns;
-    live_lookup_fn lookup;
-    void *ud;
-    metrics_family *m_conns, *m_sent;
-};
-
-/* ---- the jobs a connection follows: job id -> entry ---- */
-
-static size_t
-id_hash(const char *id)
-{
-    uint64_t h = 1469598103934665603ULL; /* FNV-1a */
-
-    for (; *id != '\0'; id++) {
-        h ^= (unsigned char)*id;
-        h *= 1099511628211ULL;
-    }
-    return (size_t)h;
-}
-
-static live_entry *
-tab_find(live_conn *c, const char *id)
-{
-    if (c->cap == 0)
-        return NULL;
-    for (size_t i = id_hash(id) & (c->cap - 1);; i = (i + 1) & (c->cap - 1)) {
-        if (c->tab[i].id[0] == '\0')
-            return NULL;
-        if (strcmp(c->tab[i].id, id) == 0)
-            return &c->tab[i];
-    }
-}
-
-static live_entry *
-tab_slot(live_entry *tab, size_t cap, const char *id)
-{
-    size_t i = id_hash(id) & (cap - 1);
-
-    while (tab[i].id[0] != '\0')
-        i = (i + 1) & (cap - 1);
-    return &tab[i];
-}
-
-/* A new entry for id (not present); NULL when out of memory. Pointers into
- * the table are invalid afterwards. */
-static live_entry *
-tab_add(live_conn *c, const char *id)
-{
-    live_entry *e;
-
-    if ((c->count + 1) * 2 > c->cap) {
-        size_t cap = c->cap > 0 ? c->cap * 2 : 16;
-        live_entry *tab = calloc(cap, sizeof(*tab));
-
-        if (tab == NULL)
-            return NULL;
-        for (size_t i = 0; i < c->cap; i++)
-            if (c->tab[i].id[0] != '\0')
-                *tab_slot(tab, cap, c->tab[i].id) = c->tab[i];
-        free(c->tab);
-        c->tab = tab;
-        c->cap = cap;
-    }
-    e = tab_slot(c->tab, c->cap, id);
-    memcpy(e->id, id, LIVE_ID);
-    e->sub = false;
-    e->seq = -1;
-    c->count++;
-    return e;
-}
-
-/* Remove e, moving later entries of its probe run back (no tombstones).
- * Pointers into the table are invalid afterwards. */
-static void
-tab_del(live_conn *c, live_entry *e)
-{
-    size_t mask = c->cap - 1, i = (size_t)(e - c->tab), j = i;
-
-    c->tab[i].id[0] = '\0';
-    for (;;) {
-        j = (j + 1) & mask;
-        if (c->tab[j].id[0] == '\0')
-            break;
-        size_t k = id_hash(c->tab[j].id) & mask;
-        /* entry j may fill the hole at i unless its home k lies in (i, j] */
-        if (i <= j ? (k <= i || k > j) : (k <= i && k > j)) {
-            c->tab[i] = c->tab[j];
-            c->tab[j].id[0] = '\0';
-            i = j;
-        }
-    }
-    c->count--;
-}
-
-/* Remember id as followed through subscribe_client alone. The ring bounds
- * such entries: when full, the oldest is forgotten (unless subscribed since).
- * Every unsubscribed entry has a place in the ring, so the table holds at most
- * LIVE_MAX_SUBS + LIVE_MAX_TRACKED entries. Returns 0 or -1. */
-static int
-track_push(live_conn *c, const char *id)
-{
-    if (c->ring == NULL && (c->ring = calloc(LIVE_MAX_TRACKED, sizeof(*c->ring))) == NULL)
-        return -1;
-    if (c->ring_len == LIVE_MAX_TRACKED) {
-        live_entry *old = tab_find(c, c->ring[c->ring_head]);
-
-        if (old != NULL && !old->sub)
-            tab_del(c, old);
-        c->ring_head = (c->ring_head + 1) % LIVE_MAX_TRACKED;
-        c->ring_len--;
-    }
-    memcpy(c->ring[(c->ring_head + c->ring_len) % LIVE_MAX_TRACKED], id, LIVE_ID);
-    c->ring_len++;
-    return 0;
-}
 
 /* ---- events ---- */
 
@@ -304,10 +145,10 @@ conn_offer(live_conn *c, const char *job, long long seq, const char *text, size_
         return;
     }
     /* an entry in the table is followed: subscribed, or seen through "all" */
-    if ((e = tab_find(c, job)) == NULL) {
+    if ((e = live_tab_find(c, job)) == NULL) {
         if (!c->all)
             return;
-        if (track_push(c, job) != 0 || (e = tab_add(c, job)) == NULL) {
+        if (live_track_push(c, job) != 0 || (e = live_tab_add(c, job)) == NULL) {
             log_error("out of memory following job %s", job);
             return;
         }
@@ -352,9 +193,9 @@ conn_error(live_conn *c, const char *fmt, ...)
 static int
 conn_confirm(live_conn *c, const char *job, const live_ev *ev, const char *snap)
 {
-    live_entry *e = tab_find(c, job);
+    live_entry *e = live_tab_find(c, job);
 
-    if (e == NULL && (e = tab_add(c, job)) == NULL) {
+    if (e == NULL && (e = live_tab_add(c, job)) == NULL) {
         log_error("out of memory subscribing to job %s", job);
         return -1;
     }
@@ -400,7 +241,7 @@ msg_subscribe(live_conn *c, json_object *msg)
     }
     id_copy(job, raw);
     pthread_mutex_lock(&c->mu);
-    e = tab_find(c, job);
+    e = live_tab_find(c, job);
     if ((e == NULL || !e->sub) && c->nsubs >= LIVE_MAX_SUBS) {
         pthread_mutex_unlock(&c->mu);
         conn_error(c, "at most %d job subscriptions per connection", LIVE_MAX_SUBS);
@@ -449,13 +290,13 @@ msg_unsubscribe(live_conn *c, json_object *msg)
     }
     id_copy(job, raw);
     pthread_mutex_lock(&c->mu);
-    if ((e = tab_find(c, job)) != NULL && e->sub) {
+    if ((e = live_tab_find(c, job)) != NULL && e->sub) {
         e->sub = false;
         c->nsubs--;
         /* still followed through "all": keep its seq, as any job seen that way */
         if (!c->all)
-            tab_del(c, e);
-        else if (track_push(c, job) != 0)
+            live_tab_del(c, e);
+        else if (live_track_push(c, job) != 0)
             log_error("out of memory following job %s", job);
     }
     conn_reply(c, "unsubscribed", "job_id", job);
