@@ -22,213 +22,13 @@
 #include "log.h"
 #include "metrics.h"
 #include "testlib.h"
+#include "testlib_jobs.h"
 #include "util.h"
 #include "worker.h"
-
-#define FA_MAX 64
-#define NJOBS  16
 
 static const char *g_url;
 static bus *g_bus;
 static int g_lfd = -1;
-
-/* ---- the fake svc-automation ---- */
-
-typedef struct fa_rec {
-    char job_id[40];
-    int progress; /* -1 when absent */
-    char body[512];
-    char rid[64]; /* the X-Request-Id header */
-    int64_t at_ns;
-} fa_rec;
-
-typedef struct fa {
-    pthread_mutex_t mu;
-    pthread_cond_t cv;
-    char prefix[48];
-    /* jobs handed out by jobs.claim, in order */
-    char job_id[NJOBS][40];
-    char job_config[NJOBS][256];
-    int njobs, next_job;
-    /* scripted replies to jobs.progress */
-    bool cancel;         /* cancel_requested:true */
-    bool reject;         /* ok:false */
-    bool claim_unparsed; /* answer jobs.claim with an error reply */
-    /* what came */
-    int nclaim, nprog, ncomplete, nrelease;
-    int claim_max[FA_MAX];
-    int64_t claim_ns[FA_MAX];
-    char claim_body[512];
-    fa_rec prog[FA_MAX], complete[FA_MAX], release[FA_MAX];
-} fa;
-
-/* Static: the subscriptions outlive each test (bus.h cannot unsubscribe). */
-static fa g_fa[16];
-static int g_nfa;
-
-static void
-fa_record(fa_rec *r, json_object *doc, const char *text, bus_msg *m)
-{
-    json_object *v = NULL;
-    const char *hdr = bus_msg_header(m, "X-Request-Id");
-
-    if (json_object_object_get_ex(doc, "job_id", &v))
-        util_strlcpy(r->job_id, json_object_get_string(v), sizeof(r->job_id));
-    r->progress = json_object_object_get_ex(doc, "progress", &v) ? json_object_get_int(v) : -1;
-    util_strlcpy(r->body, text, sizeof(r->body));
-    util_strlcpy(r->rid, hdr != NULL ? hdr : "", sizeof(r->rid));
-    r->at_ns = util_mono_ns();
-}
-
-/* jobs.claim: up to max of the queued jobs. */
-static const char *
-fa_claim(fa *f, json_object *doc, const char *text)
-{
-    json_object *v = NULL, *out = json_object_new_object(), *arr = json_object_new_array();
-    int max = json_object_object_get_ex(doc, "max", &v) ? json_object_get_int(v) : 0;
-    static __thread char buf[4096];
-
-    if (f->nclaim < FA_MAX) {
-        f->claim_max[f->nclaim] = max;
-        f->claim_ns[f->nclaim] = util_mono_ns();
-    }
-    if (f->nclaim++ == 0)
-        util_strlcpy(f->claim_body, text, sizeof(f->claim_body));
-    for (; max > 0 && f->next_job < f->njobs; max--, f->next_job++) {
-        json_object *j = json_object_new_object();
-        int i = f->next_job;
-
-        json_object_object_add(j, "id", json_object_new_string(f->job_id[i]));
-        json_object_object_add(j, "job_type", json_object_new_string("menu_sync"));
-        json_object_object_add(j, "client_id", json_object_new_string("c-1"));
-        json_object_object_add(j, "config", json_tokener_parse(f->job_config[i]));
-        json_object_object_add(j, "attempt", json_object_new_int(2));
-        json_object_object_add(j, "lease_expires_at",
-                               json_object_new_string("2026-11-22T10:00:30.000Z"));
-        json_object_array_add(arr, j);
-    }
-    json_object_object_add(out, "jobs", arr);
-    util_strlcpy(buf, json_object_to_json_string_ext(out, JSON_C_TO_STRING_PLAIN), sizeof(buf));
-    json_object_put(out);
-    return buf;
-}
-
-static void
-fa_on_msg(bus_msg *m, void *ud)
-{
-    fa *f = ud;
-    size_t len = 0;
-    const char *data = bus_msg_data(m, &len);
-    const char *subj = bus_msg_subject(m) + strlen(f->prefix);
-    const char *reply = "{\"ok\":true}";
-    char text[1024];
-    json_object *doc;
-
-    snprintf(text, sizeof(text), "%.*s", (int)len, data);
-    doc = json_tokener_parse(text);
-    pthread_mutex_lock(&f->mu);
-    if (strcmp(subj, "jobs.claim") == 0 && f->claim_unparsed) {
-        f->nclaim++;
-        reply = "{\"error\":{\"code\":\"unavailable\",\"message\":\"db\"}}";
-    } else if (strcmp(subj, "jobs.claim") == 0) {
-        reply = fa_claim(f, doc, text);
-    } else if (strcmp(subj, "jobs.progress") == 0) {
-        if (f->nprog < FA_MAX)
-            fa_record(&f->prog[f->nprog], doc, text, m);
-        f->nprog++;
-        reply = f->reject   ? "{\"ok\":false,\"cancel_requested\":false,"
-                              "\"error\":{\"code\":\"conflict\",\"message\":\"stale\"}}"
-                : f->cancel ? "{\"ok\":true,\"cancel_requested\":true}"
-                            : "{\"ok\":true,\"cancel_requested\":false}";
-    } else if (strcmp(subj, "jobs.complete") == 0) {
-        if (f->ncomplete < FA_MAX)
-            fa_record(&f->complete[f->ncomplete], doc, text, m);
-        f->ncomplete++;
-    } else if (strcmp(subj, "jobs.release") == 0) {
-        if (f->nrelease < FA_MAX)
-            fa_record(&f->release[f->nrelease], doc, text, m);
-        f->nrelease++;
-    }
-    pthread_cond_broadcast(&f->cv);
-    pthread_mutex_unlock(&f->mu);
-    json_object_put(doc);
-    bus_respond(m, reply, strlen(reply));
-}
-
-static fa *
-fa_new(void)
-{
-    fa *f;
-
-    assert_true(g_nfa < (int)(sizeof(g_fa) / sizeof(g_fa[0])));
-    f = &g_fa[g_nfa];
-    pthread_mutex_init(&f->mu, NULL);
-    pthread_cond_init(&f->cv, NULL);
-    snprintf(f->prefix, sizeof(f->prefix), "t%ld.w%d.", (long)getpid(), g_nfa);
-    g_nfa++;
-    return f;
-}
-
-/* Answer the job subjects from now on. */
-static void
-fa_listen(fa *f)
-{
-    static const char *const subs[] = {"jobs.claim", "jobs.progress", "jobs.complete",
-                                       "jobs.release"};
-
-    for (size_t i = 0; i < 4; i++) {
-        char s[96];
-
-        snprintf(s, sizeof(s), "%s%s", f->prefix, subs[i]);
-        assert_int_equal(bus_subscribe(g_bus, s, NULL, fa_on_msg, f), BUS_OK);
-    }
-    assert_int_equal(bus_ping(g_bus, TL_WAIT_MS, NULL), BUS_OK);
-}
-
-/* Queue a job whose config is cfg; returns its index. */
-static int
-fa_add(fa *f, const char *cfg)
-{
-    int i;
-
-    pthread_mutex_lock(&f->mu);
-    i = f->njobs++;
-    assert_true(i < NJOBS);
-    assert_int_equal(util_uuid_v4(f->job_id[i]), 0);
-    util_strlcpy(f->job_config[i], cfg, sizeof(f->job_config[i]));
-    pthread_mutex_unlock(&f->mu);
-    return i;
-}
-
-/* Whether *counter reaches n within ms. */
-static bool
-fa_wait(fa *f, const int *counter, int n, int ms)
-{
-    int64_t deadline = tl_deadline(ms);
-    bool ok;
-
-    pthread_mutex_lock(&f->mu);
-    while (*counter < n && util_mono_ns() < deadline) {
-        pthread_mutex_unlock(&f->mu);
-        tl_pause_ms(5);
-        pthread_mutex_lock(&f->mu);
-    }
-    ok = *counter >= n;
-    pthread_mutex_unlock(&f->mu);
-    return ok;
-}
-
-static int
-fa_count(fa *f, const fa_rec *recs, int n, const char *job_id)
-{
-    int c = 0;
-
-    pthread_mutex_lock(&f->mu);
-    for (int i = 0; i < n && i < FA_MAX; i++)
-        c += strcmp(recs[i].job_id, job_id) == 0;
-    pthread_mutex_unlock(&f->mu);
-    return c;
-}
 
 /* ---- the handler: what it does is in the job's config ---- */
 
@@ -237,10 +37,10 @@ typedef struct hctx {
     pthread_cond_t cv;
     bool gate;
     int running, max_running, finished;
-    int rc[NJOBS];         /* worker_progress's answer */
-    bool cancelled[NJOBS]; /* worker_job_cancelled after it */
-    bool rid_ok[NJOBS];    /* log_request_id() was the job id */
-    bool done[NJOBS];
+    int rc[TL_FA_JOBS];         /* worker_progress's answer */
+    bool cancelled[TL_FA_JOBS]; /* worker_job_cancelled after it */
+    bool rid_ok[TL_FA_JOBS];    /* log_request_id() was the job id */
+    bool done[TL_FA_JOBS];
 } hctx;
 
 static hctx g_h;
@@ -351,7 +151,7 @@ static const worker_type g_types[] = {
 };
 
 static worker *
-start(fa *f, int concurrency, int lease_s, int poll_ms, metrics_registry *reg)
+start(tl_fa *f, int concurrency, int lease_s, int poll_ms, metrics_registry *reg)
 {
     worker_config cfg = {.worker_id = "w-test",
                          .types = g_types,
@@ -471,7 +271,7 @@ test_invalid_config(void **state)
 static void
 test_claim_and_complete(void **state)
 {
-    fa *f = fa_new();
+    tl_fa *f = tl_fa_new(g_bus);
     metrics_registry *reg = metrics_registry_new();
     worker *w;
     json_object *body, *v, *line;
@@ -479,14 +279,14 @@ test_claim_and_complete(void **state)
 
     (void)state;
     h_reset();
-    fa_listen(f);
-    a = fa_add(f, "{\"do\":\"echo\",\"n\":0,\"x\":\"y\"}");
-    b = fa_add(f, "{\"do\":\"fail\",\"n\":1}");
-    c = fa_add(f, "{\"do\":\"none\",\"n\":2}");
+    tl_fa_listen(f);
+    a = tl_fa_add(f, "{\"do\":\"echo\",\"n\":0,\"x\":\"y\"}");
+    b = tl_fa_add(f, "{\"do\":\"fail\",\"n\":1}");
+    c = tl_fa_add(f, "{\"do\":\"none\",\"n\":2}");
     free(tl_log_take(g_lfd, NULL));
     w = start(f, 4, 30, 60000, reg);
     assert_string_equal(worker_id(w), "w-test");
-    assert_true(fa_wait(f, &f->ncomplete, 3, TL_WAIT_MS));
+    assert_true(tl_fa_wait(f, &f->ncomplete, 3, TL_WAIT_MS));
     assert_true(idle_within(w, TL_WAIT_MS));
 
     body = json_tokener_parse(f->claim_body);
@@ -502,7 +302,7 @@ test_claim_and_complete(void **state)
     json_object_put(body);
 
     for (int i = 0; i < 3; i++) {
-        const fa_rec *r = &f->complete[i];
+        const tl_fa_rec *r = &f->complete[i];
 
         body = json_tokener_parse(r->body);
         assert_non_null(body);
@@ -555,23 +355,23 @@ test_claim_and_complete(void **state)
 static void
 test_concurrency_limit(void **state)
 {
-    fa *f = fa_new();
+    tl_fa *f = tl_fa_new(g_bus);
     worker *w;
 
     (void)state;
     h_reset();
-    fa_listen(f);
+    tl_fa_listen(f);
     for (int i = 0; i < 5; i++)
-        fa_add(f, "{\"do\":\"gate\",\"n\":3}");
+        tl_fa_add(f, "{\"do\":\"gate\",\"n\":3}");
     w = start(f, 2, 30, 60000, NULL);
-    assert_true(fa_wait(f, &f->nclaim, 1, TL_WAIT_MS));
+    assert_true(tl_fa_wait(f, &f->nclaim, 1, TL_WAIT_MS));
     assert_int_equal(f->claim_max[0], 2);
     assert_true(h_wait_running(2));
     assert_int_equal(worker_running(w), 2);
     h_open_gate();
-    assert_true(fa_wait(f, &f->ncomplete, 5, TL_WAIT_MS));
+    assert_true(tl_fa_wait(f, &f->ncomplete, 5, TL_WAIT_MS));
     assert_int_equal(g_h.max_running, 2);
-    for (int i = 0; i < f->nclaim && i < FA_MAX; i++)
+    for (int i = 0; i < f->nclaim && i < TL_FA_MAX; i++)
         assert_in_range(f->claim_max[i], 1, 2);
     assert_true(idle_within(w, TL_WAIT_MS));
     worker_stop(w);
@@ -582,18 +382,18 @@ test_concurrency_limit(void **state)
 static void
 test_renewal_and_progress(void **state)
 {
-    fa *f = fa_new();
+    tl_fa *f = tl_fa_new(g_bus);
     worker *w;
     int64_t claimed;
-    fa_rec r0, r1;
+    tl_fa_rec r0, r1;
     int i;
 
     (void)state;
     h_reset();
-    fa_listen(f);
-    i = fa_add(f, "{\"do\":\"gate\",\"n\":4}");
+    tl_fa_listen(f);
+    i = tl_fa_add(f, "{\"do\":\"gate\",\"n\":4}");
     w = start(f, 1, 1, 60000, NULL);
-    assert_true(fa_wait(f, &f->nprog, 2, TL_WAIT_MS));
+    assert_true(tl_fa_wait(f, &f->nprog, 2, TL_WAIT_MS));
     pthread_mutex_lock(&f->mu);
     claimed = f->claim_ns[0];
     r0 = f->prog[0];
@@ -610,16 +410,16 @@ test_renewal_and_progress(void **state)
     assert_in_range((r1.at_ns - r0.at_ns) / 1000000, 250, 700);
     assert_int_equal(r1.progress, -1);
     h_open_gate();
-    assert_true(fa_wait(f, &f->ncomplete, 1, TL_WAIT_MS));
+    assert_true(tl_fa_wait(f, &f->ncomplete, 1, TL_WAIT_MS));
     worker_stop(w);
 
     /* worker_progress itself */
-    f = fa_new();
+    f = tl_fa_new(g_bus);
     h_reset();
-    fa_listen(f);
-    fa_add(f, "{\"do\":\"progress\",\"n\":5}");
+    tl_fa_listen(f);
+    tl_fa_add(f, "{\"do\":\"progress\",\"n\":5}");
     w = start(f, 1, 30, 60000, NULL);
-    assert_true(fa_wait(f, &f->ncomplete, 1, TL_WAIT_MS));
+    assert_true(tl_fa_wait(f, &f->ncomplete, 1, TL_WAIT_MS));
     assert_int_equal(f->nprog, 1);
     assert_int_equal(f->prog[0].progress, 40);
     assert_non_null(strstr(f->prog[0].body, "\"message\":\"step 2 of 5\""));
@@ -633,16 +433,16 @@ test_renewal_and_progress(void **state)
 static void
 test_cancel(void **state)
 {
-    fa *f = fa_new();
+    tl_fa *f = tl_fa_new(g_bus);
     metrics_registry *reg = metrics_registry_new();
     worker *w;
 
     (void)state;
     h_reset();
-    fa_listen(f);
+    tl_fa_listen(f);
     f->cancel = true;
-    fa_add(f, "{\"do\":\"progress\",\"n\":6}");
-    fa_add(f, "{\"do\":\"wait_cancel\",\"n\":7}");
+    tl_fa_add(f, "{\"do\":\"progress\",\"n\":6}");
+    tl_fa_add(f, "{\"do\":\"wait_cancel\",\"n\":7}");
     w = start(f, 2, 1, 60000, reg);
     assert_true(h_wait_done(6, 7));
     assert_true(idle_within(w, TL_WAIT_MS));
@@ -662,17 +462,17 @@ test_cancel(void **state)
 static void
 test_lost(void **state)
 {
-    fa *f = fa_new();
+    tl_fa *f = tl_fa_new(g_bus);
     metrics_registry *reg = metrics_registry_new();
     worker *w;
 
     (void)state;
     h_reset();
-    fa_listen(f);
+    tl_fa_listen(f);
     f->reject = true;
-    fa_add(f, "{\"do\":\"progress\",\"n\":8}");
+    tl_fa_add(f, "{\"do\":\"progress\",\"n\":8}");
     w = start(f, 1, 30, 60000, reg);
-    assert_true(fa_wait(f, &f->nprog, 1, TL_WAIT_MS));
+    assert_true(tl_fa_wait(f, &f->nprog, 1, TL_WAIT_MS));
     assert_true(idle_within(w, TL_WAIT_MS));
     assert_int_equal(g_h.rc[8], -1);
     assert_true(g_h.cancelled[8]);
@@ -686,7 +486,7 @@ test_lost(void **state)
 static void
 test_ready_wakes(void **state)
 {
-    fa *f = fa_new();
+    tl_fa *f = tl_fa_new(g_bus);
     char subject[96];
     const char *ready = "{\"job_type\":\"health_check\",\"count\":1}";
     worker *w;
@@ -694,14 +494,14 @@ test_ready_wakes(void **state)
 
     (void)state;
     h_reset();
-    fa_listen(f);
+    tl_fa_listen(f);
     w = start(f, 2, 30, 60000, NULL);
-    assert_true(fa_wait(f, &f->nclaim, 1, TL_WAIT_MS)); /* the first, empty claim */
-    fa_add(f, "{\"do\":\"echo\",\"n\":9}");
+    assert_true(tl_fa_wait(f, &f->nclaim, 1, TL_WAIT_MS)); /* the first, empty claim */
+    tl_fa_add(f, "{\"do\":\"echo\",\"n\":9}");
     snprintf(subject, sizeof(subject), "%sjobs.ready.health_check", f->prefix);
     t0 = util_mono_ns();
     assert_int_equal(bus_publish(g_bus, subject, ready, strlen(ready)), BUS_OK);
-    assert_true(fa_wait(f, &f->ncomplete, 1, 3000));
+    assert_true(tl_fa_wait(f, &f->ncomplete, 1, 3000));
     assert_true((util_mono_ns() - t0) / 1000000 < 3000);
     assert_int_equal(f->nclaim, 2);
     worker_stop(w);
@@ -713,7 +513,7 @@ test_ready_wakes(void **state)
 static void
 test_backoff_and_recovery(void **state)
 {
-    fa *f = fa_new();
+    tl_fa *f = tl_fa_new(g_bus);
     char subject[96], *log;
     tl_inbox ib;
     worker *w;
@@ -724,7 +524,7 @@ test_backoff_and_recovery(void **state)
     tl_inbox_init(&ib);
     free(tl_log_take(g_lfd, NULL));
     w = start(f, 1, 30, 60000, NULL);
-    fa_add(f, "{\"do\":\"echo\",\"n\":10}");
+    tl_fa_add(f, "{\"do\":\"echo\",\"n\":10}");
     /* No responders for a while (the back-off reaches 800 ms), then a
      * listener that never answers: each try now times out (500 ms). */
     json_object_put(tl_log_find(g_lfd, "cannot claim jobs", "no_responders", TL_WAIT_MS));
@@ -740,12 +540,12 @@ test_backoff_and_recovery(void **state)
     /* A timeout (500 ms) plus at least twice the first back-off (100 ms). */
     assert_true((ib.at_ns[1] - ib.at_ns[0]) / 1000000 >= 500 + 200 - 10);
     f->claim_unparsed = true;
-    fa_listen(f);
-    assert_true(fa_wait(f, &f->nclaim, 1, 20000));
+    tl_fa_listen(f);
+    assert_true(tl_fa_wait(f, &f->nclaim, 1, 20000));
     pthread_mutex_lock(&f->mu);
     f->claim_unparsed = false;
     pthread_mutex_unlock(&f->mu);
-    assert_true(fa_wait(f, &f->ncomplete, 1, 20000));
+    assert_true(tl_fa_wait(f, &f->ncomplete, 1, 20000));
     log = tl_log_take(g_lfd, NULL);
     {
         int warns = 0;
@@ -767,7 +567,7 @@ test_backoff_and_recovery(void **state)
 static void
 test_stop(void **state)
 {
-    fa *f = fa_new();
+    tl_fa *f = tl_fa_new(g_bus);
     metrics_registry *reg = metrics_registry_new();
     worker *w;
     int fin, give, ign;
@@ -775,10 +575,10 @@ test_stop(void **state)
 
     (void)state;
     h_reset();
-    fa_listen(f);
-    fin = fa_add(f, "{\"do\":\"stop_finish\",\"n\":11}");
-    give = fa_add(f, "{\"do\":\"stop_giveup\",\"n\":12}");
-    ign = fa_add(f, "{\"do\":\"ignore_stop\",\"n\":13}");
+    tl_fa_listen(f);
+    fin = tl_fa_add(f, "{\"do\":\"stop_finish\",\"n\":11}");
+    give = tl_fa_add(f, "{\"do\":\"stop_giveup\",\"n\":12}");
+    ign = tl_fa_add(f, "{\"do\":\"ignore_stop\",\"n\":13}");
     w = start(f, 4, 30, 60000, reg);
     assert_true(h_wait_running(3));
     t0 = util_mono_ns();
@@ -786,12 +586,12 @@ test_stop(void **state)
     ms = (util_mono_ns() - t0) / 1000000;
     assert_in_range(ms, 900, 5000); /* waited stop_timeout_ms for the third */
 
-    assert_int_equal(fa_count(f, f->complete, f->ncomplete, f->job_id[fin]), 1);
-    assert_int_equal(fa_count(f, f->release, f->nrelease, f->job_id[fin]), 0);
-    assert_int_equal(fa_count(f, f->complete, f->ncomplete, f->job_id[give]), 0);
-    assert_int_equal(fa_count(f, f->release, f->nrelease, f->job_id[give]), 1);
-    assert_int_equal(fa_count(f, f->complete, f->ncomplete, f->job_id[ign]), 0);
-    assert_int_equal(fa_count(f, f->release, f->nrelease, f->job_id[ign]), 1);
+    assert_int_equal(tl_fa_count(f, f->complete, f->ncomplete, f->job_id[fin]), 1);
+    assert_int_equal(tl_fa_count(f, f->release, f->nrelease, f->job_id[fin]), 0);
+    assert_int_equal(tl_fa_count(f, f->complete, f->ncomplete, f->job_id[give]), 0);
+    assert_int_equal(tl_fa_count(f, f->release, f->nrelease, f->job_id[give]), 1);
+    assert_int_equal(tl_fa_count(f, f->complete, f->ncomplete, f->job_id[ign]), 0);
+    assert_int_equal(tl_fa_count(f, f->release, f->nrelease, f->job_id[ign]), 1);
     for (int i = 0; i < 2; i++) {
         assert_non_null(strstr(f->release[i].body, "\"reason\":\"worker stopping\""));
         assert_string_equal(f->release[i].rid, f->release[i].job_id);

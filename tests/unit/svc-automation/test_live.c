@@ -1,11 +1,6 @@
 /* Tests for live (svc-automation/src/live.c): a real web server on a free port
  * with live's WebSocket route, a stand-in job lookup, events injected with
- * live_on_event, and a small raw-socket WebSocket client. No other server. */
-#include <arpa/inet.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
-
-#include <poll.h>
+ * live_on_event, and the raw WebSocket client of testlib_ws. No other server. */
 #include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -22,6 +17,7 @@
 #include "live.h"
 #include "log.h"
 #include "testlib.h"
+#include "testlib_ws.h"
 #include "util.h"
 
 #define CLIENT_A "0a000000-0000-4000-8000-00000000000a"
@@ -172,115 +168,13 @@ teardown(void **state)
     return 0;
 }
 
-/* ---- a raw WebSocket client; these return -1 instead of asserting, so
- * they also serve in threads ---- */
-
+/* Connect to the live route of client (see tl_ws_connect). */
 static int
-read_full(int fd, void *buf, size_t len)
+live_connect(int port, const char *client, char *head, size_t cap)
 {
-    for (size_t got = 0; got < len;) {
-        struct pollfd p = {fd, POLLIN, 0};
-        if (poll(&p, 1, TL_WAIT_MS) != 1)
-            return -1;
-        ssize_t n = read(fd, (char *)buf + got, len - got);
-        if (n <= 0)
-            return -1;
-        got += (size_t)n;
-    }
-    return 0;
-}
-
-static int
-ws_send(int fd, int opcode, const char *data, size_t len)
-{
-    unsigned char mask[4] = {1, 2, 3, 4};
-    size_t h = 2;
-    /* one write per frame: header and payload apart would meet Nagle and
-     * delayed acknowledgements (40 ms a message) */
-    unsigned char *frame = malloc(len + 8);
-    int rc = -1;
-
-    if (frame == NULL)
-        return -1;
-    frame[0] = (unsigned char)(0x80 | opcode);
-    if (len < 126) {
-        frame[1] = (unsigned char)(0x80 | len);
-    } else {
-        frame[1] = 0x80 | 126; /* messages here stay under 64 KiB */
-        frame[h++] = (unsigned char)(len >> 8);
-        frame[h++] = (unsigned char)len;
-    }
-    memcpy(frame + h, mask, 4);
-    h += 4;
-    for (size_t i = 0; i < len; i++)
-        frame[h + i] = (unsigned char)(data[i] ^ mask[i % 4]);
-    if (write(fd, frame, h + len) == (ssize_t)(h + len))
-        rc = 0;
-    free(frame);
-    return rc;
-}
-
-/* The next text message into buf (NUL-terminated): 0, or -1 on anything else
- * (server pings, answered by nobody here, are skipped). */
-static int
-ws_recv(int fd, char *buf, size_t cap)
-{
-    unsigned char h[2], ext[8];
-    uint64_t n;
-
-    for (;;) {
-        if (read_full(fd, h, 2) != 0)
-            return -1;
-        n = h[1] & 0x7f;
-        if (n == 126) {
-            if (read_full(fd, ext, 2) != 0)
-                return -1;
-            n = ((uint64_t)ext[0] << 8) | ext[1];
-        } else if (n == 127) {
-            return -1;
-        }
-        if (n >= cap || read_full(fd, buf, (size_t)n) != 0)
-            return -1;
-        buf[n] = '\0';
-        if ((h[0] & 0x0f) == 1)
-            return 0;
-        if ((h[0] & 0x0f) != 9)
-            return -1;
-    }
-}
-
-/* Connect as client; returns the socket after the handshake (or -1), head
- * gets the response head. */
-static int
-ws_connect(int port, const char *client, char *head, size_t cap)
-{
-    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
-    char req[512];
-    size_t n = 0;
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-
-    inet_pton(AF_INET, "127.0.0.1", &sa.sin_addr);
-    if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0)
-        goto fail;
-    int len = snprintf(req, sizeof(req),
-                       "GET /api/automation/ws/%s HTTP/1.1\r\nHost: 127.0.0.1\r\n"
-                       "Upgrade: websocket\r\nConnection: Upgrade\r\n"
-                       "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
-                       "Sec-WebSocket-Version: 13\r\n\r\n",
-                       client);
-    if (write(fd, req, (size_t)len) != len)
-        goto fail;
-    while (n + 1 < cap && (n < 4 || memcmp(head + n - 4, "\r\n\r\n", 4) != 0)) {
-        if (read_full(fd, head + n, 1) != 0)
-            break;
-        n++;
-    }
-    head[n] = '\0';
-    return fd;
-fail:
-    if (fd >= 0)
-        close(fd);
-    return -1;
+    char path[160];
+    snprintf(path, sizeof(path), "/api/automation/ws/%s", client);
+    return tl_ws_connect(port, path, NULL, head, cap);
 }
 
 /* ---- asserting helpers for the test thread ---- */
@@ -290,7 +184,7 @@ recv_json(int fd)
 {
     char buf[8192];
 
-    assert_int_equal(ws_recv(fd, buf, sizeof(buf)), 0);
+    assert_int_equal(tl_ws_recv(fd, buf, sizeof(buf)), 0);
     return tl_json_line(buf, strlen(buf));
 }
 
@@ -298,7 +192,7 @@ static int
 open_client(const fixture *f, const char *client)
 {
     char head[1024];
-    int fd = ws_connect(f->srv.port, client, head, sizeof(head));
+    int fd = live_connect(f->srv.port, client, head, sizeof(head));
 
     assert_true(fd >= 0);
     assert_non_null(strstr(head, " 101 "));
@@ -311,7 +205,7 @@ open_client(const fixture *f, const char *client)
 static void
 send_text(int fd, const char *text)
 {
-    assert_int_equal(ws_send(fd, 1, text, strlen(text)), 0);
+    assert_int_equal(tl_ws_send(fd, 1, text, strlen(text)), 0);
 }
 
 /* The next message has this type and, when key is not NULL, key == value. */
@@ -388,14 +282,15 @@ test_connect(void **state)
 
     log_set_level(LOGL_INFO);
 
-    int bad = ws_connect(f->srv.port, "not-a-uuid", head, sizeof(head));
+    int bad = live_connect(f->srv.port, "not-a-uuid", head, sizeof(head));
     assert_true(bad >= 0);
     assert_non_null(strstr(head, " 400 "));
     close(bad);
 
     /* the client id is taken in any case, spoken in lowercase */
     char head2[1024];
-    int fd = ws_connect(f->srv.port, "0A000000-0000-4000-8000-00000000000A", head2, sizeof(head2));
+    int fd =
+        live_connect(f->srv.port, "0A000000-0000-4000-8000-00000000000A", head2, sizeof(head2));
     assert_non_null(strstr(head2, " 101 "));
     expect_msg(fd, "connected", "client_id", CLIENT_A);
     assert_int_equal(live_connections(g_live), 1);
@@ -430,7 +325,7 @@ test_subscribe_snapshot_order(void **state)
     expect_msg(fd, "subscribed", "job_id", JOB_1);
     /* the looked-up state, forwarded as the lookup gave it */
     event_text(want, sizeof(want), CLIENT_A, JOB_1, 3);
-    assert_int_equal(ws_recv(fd, buf, sizeof(buf)), 0);
+    assert_int_equal(tl_ws_recv(fd, buf, sizeof(buf)), 0);
     assert_string_equal(buf, want);
 
     emit(CLIENT_A, JOB_1, 4);
@@ -552,14 +447,14 @@ test_invalid_messages(void **state)
         send_text(fd, cases[i].msg);
         expect_error(fd, cases[i].want);
     }
-    assert_int_equal(ws_send(fd, 2, "{\"type\":\"ping\"}", 15), 0);
+    assert_int_equal(tl_ws_send(fd, 2, "{\"type\":\"ping\"}", 15), 0);
     expect_error(fd, "binary");
     /* 4096 bytes are fine, 4097 are not */
     memset(big, ' ', sizeof(big));
     memcpy(big, "{\"type\":\"ping\"}", 15);
-    assert_int_equal(ws_send(fd, 1, big, 4096), 0);
+    assert_int_equal(tl_ws_send(fd, 1, big, 4096), 0);
     expect_msg(fd, "pong", NULL, NULL);
-    assert_int_equal(ws_send(fd, 1, big, 4097), 0);
+    assert_int_equal(tl_ws_send(fd, 1, big, 4097), 0);
     expect_error(fd, "4097 bytes is over the limit of 4096");
     sync_client(fd); /* still open */
     close(fd);
@@ -685,7 +580,7 @@ test_replies_during_stream(void **state)
     while (last < 2000 || pongs < 200) {
         if (pongs < 200 && pongs * 10 <= last)
             send_text(fd, "{\"type\":\"ping\"}");
-        assert_int_equal(ws_recv(fd, buf, sizeof(buf)), 0);
+        assert_int_equal(tl_ws_recv(fd, buf, sizeof(buf)), 0);
         json_object *o = tl_json_line(buf, strlen(buf)), *v;
         if (strcmp(tl_jstr(o, "type", NULL), "pong") == 0) {
             pongs++;
@@ -738,7 +633,7 @@ reader_main(void *arg)
 
     while (done < NJOBS && r->bad == 0) {
         json_object *o, *v;
-        if (ws_recv(r->fd, buf, sizeof(buf)) != 0 || (o = json_tokener_parse(buf)) == NULL) {
+        if (tl_ws_recv(r->fd, buf, sizeof(buf)) != 0 || (o = json_tokener_parse(buf)) == NULL) {
             r->bad++;
             break;
         }
@@ -784,15 +679,15 @@ churn_main(void *arg)
 
     (void)arg;
     while (!__atomic_load_n(&churn.stop, __ATOMIC_ACQUIRE)) {
-        int fd = ws_connect(churn.port, CLIENT_A, head, sizeof(head));
+        int fd = live_connect(churn.port, CLIENT_A, head, sizeof(head));
         if (fd >= 0 && strstr(head, " 101 ") != NULL) {
             const char *m = "{\"type\":\"subscribe_client\"}";
             churn.opened++;
             /* read nothing, "connected", or that and "subscribed": only what
              * surely comes, so the thread never waits once events stop */
-            if (ws_send(fd, 1, m, strlen(m)) == 0)
+            if (tl_ws_send(fd, 1, m, strlen(m)) == 0)
                 for (int i = 0; i < churn.rounds % 3; i++)
-                    (void)ws_recv(fd, buf, sizeof(buf));
+                    (void)tl_ws_recv(fd, buf, sizeof(buf));
         }
         if (fd >= 0)
             close(fd);
