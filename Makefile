@@ -4,7 +4,8 @@
 #   make test       unit tests, then end-to-end tests against real PostgreSQL and NATS
 #   make logs       follow every daemon's log (SVC=svc-toast for one)
 #   make bench      the benchmarks under tests/bench/
-# BUILD=asan builds with AddressSanitizer and UndefinedBehaviorSanitizer (make test does).
+# BUILD=asan (or any name starting asan) builds with AddressSanitizer and
+# UndefinedBehaviorSanitizer (make test does); other names build like release.
 
 BUILD   ?= release
 B       := build/$(BUILD)
@@ -18,7 +19,7 @@ WARN    := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototyp
            -Wformat=2 -Wvla -Wimplicit-fallthrough
 CFLAGS_BASE := -std=gnu11 $(WARN) -D_GNU_SOURCE -Icommon/include -I/usr/include/postgresql -MMD -MP \
            -DBRAIN_VERSION=\"$(VERSION)\"
-ifeq ($(BUILD),asan)
+ifneq ($(filter asan%,$(BUILD)),)
 CFLAGS_MODE := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined \
            -fno-sanitize-recover=undefined
 LDFLAGS_MODE := -fsanitize=address,undefined
