@@ -72,6 +72,26 @@ bus_status bus_stream_ensure(bus *b, const char *stream, const char *subjects, i
 bus_status bus_events_ensure(bus *b);
 /* Publish to JetStream and wait for the stream's acknowledgement. */
 bus_status bus_js_publish(bus *b, const char *subject, const void *data, size_t len);
+
+/* One message of a batch. msg_id (may be NULL) goes in the header
+ * Nats-Msg-Id: the stream stores a message id once within its duplicate
+ * window (2 minutes by default), so a batch sent again stores nothing twice. */
+typedef struct bus_js_msg {
+    const char *subject;
+    const void *data;
+    size_t len;
+    const char *msg_id;
+} bus_js_msg;
+
+#define BUS_BATCH_MAX 1024 /* messages in one bus_js_publish_batch */
+
+/* Publish n messages to JetStream, in order, without waiting for each
+ * acknowledgement, then wait up to timeout_ms for all of them. BUS_OK once
+ * every one was stored (or was a duplicate of a stored one); otherwise the
+ * first failure (BUS_ERR_INVALID: a bad subject or msg id, nothing sent), and
+ * some may have been stored: send the whole batch again, with msg ids. Calls
+ * are serialised per bus. */
+bus_status bus_js_publish_batch(bus *b, const bus_js_msg *msgs, size_t n, int timeout_ms);
 /* Consume stream messages matching filter with a durable consumer named
  * durable (explicit acks, redelivered when not acked). Delivery is at least
  * once: a handler that has not returned after 30 s (the ack wait) sees its

@@ -230,11 +230,13 @@ free_bus(bus *b)
         natsSubscription_Destroy(bs->sub);
         free(bs);
     }
+    jsCtx_Destroy(b->batch_js);
     jsCtx_Destroy(b->js);
     natsConnection_Destroy(b->nc);
     natsOptions_Destroy(b->opts);
     pthread_cond_destroy(&b->cv);
     pthread_mutex_destroy(&b->mu);
+    pthread_mutex_destroy(&b->batch_mu);
     free(b);
 }
 
@@ -258,6 +260,7 @@ bus_connect(const char *url, const char *name, bus **out)
     if (b == NULL)
         return BUS_ERR_OTHER;
     pthread_mutex_init(&b->mu, NULL);
+    pthread_mutex_init(&b->batch_mu, NULL);
     pthread_condattr_init(&ca);
     pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
     pthread_cond_init(&b->cv, &ca);

@@ -35,6 +35,11 @@ struct bus {
     pthread_cond_t cv; /* closed or a subscription's done changed */
     bool closed;
     struct bus_sub *subs;
+    /* bus_js_publish_batch (bus_js.c): one batch at a time on its own
+     * context, whose error handler records the batch's first failure. */
+    pthread_mutex_t batch_mu;
+    jsCtx *batch_js;
+    int batch_err;         /* a bus_status, atomic */
     char url[BUS_URL_MAX]; /* the servers without credentials, for logs */
     char name[BUS_NAME_MAX];
 };

@@ -145,6 +145,99 @@ bus_js_publish(bus *b, const char *subject, const void *data, size_t len)
     return st;
 }
 
+static void
+on_batch_error(jsCtx *js, jsPubAckErr *pae, void *closure)
+{
+    bus *b = closure;
+    int none = BUS_OK, st = bus_i_from_nats(pae->Err);
+
+    (void)js;
+    if (st == BUS_OK)
+        st = BUS_ERR_OTHER;
+    /* The first failure of the batch wins. */
+    __atomic_compare_exchange_n(&b->batch_err, &none, st, false, __ATOMIC_SEQ_CST,
+                                __ATOMIC_SEQ_CST);
+}
+
+/* The batch context (b->batch_mu held). */
+static bus_status
+batch_ctx(bus *b)
+{
+    jsOptions jo;
+
+    if (b->batch_js != NULL)
+        return BUS_OK;
+    jsOptions_Init(&jo);
+    jo.PublishAsync.MaxPending = BUS_BATCH_MAX;
+    jo.PublishAsync.ErrHandler = on_batch_error;
+    jo.PublishAsync.ErrHandlerClosure = b;
+    return bus_i_from_nats(natsConnection_JetStream(&b->batch_js, b->nc, &jo));
+}
+
+/* Send one message of a batch without waiting for its acknowledgement. */
+static bus_status
+batch_send(bus *b, const bus_js_msg *msg)
+{
+    natsMsg *m = NULL;
+    bus_status st = bus_i_make_msg(msg->subject, msg->data, msg->len, &m);
+
+    if (st == BUS_OK && msg->msg_id != NULL)
+        st = bus_i_from_nats(natsMsgHeader_Set(m, "Nats-Msg-Id", msg->msg_id));
+    if (st == BUS_OK)
+        st = bus_i_from_nats(js_PublishMsgAsync(b->batch_js, &m, NULL));
+    natsMsg_Destroy(m); /* nothing when nats.c took it */
+    return st;
+}
+
+bus_status
+bus_js_publish_batch(bus *b, const bus_js_msg *msgs, size_t n, int timeout_ms)
+{
+    natsMsgList pending;
+    jsPubOptions po;
+    natsStatus s;
+    bus_status st = BUS_OK;
+    int err;
+
+    if (b == NULL || (msgs == NULL && n > 0) || n > BUS_BATCH_MAX || timeout_ms <= 0)
+        return BUS_ERR_INVALID;
+    for (size_t i = 0; i < n; i++) {
+        if (!bus_i_subject_ok(msgs[i].subject) || (msgs[i].data == NULL && msgs[i].len > 0)
+            || (msgs[i].msg_id != NULL && !bus_i_subject_ok(msgs[i].msg_id)))
+            return BUS_ERR_INVALID;
+    }
+    if (n == 0)
+        return BUS_OK;
+    pthread_mutex_lock(&b->batch_mu);
+    /* nats.c would buffer while reconnecting; the caller holds the batch. */
+    if (!bus_connected(b)) {
+        st = BUS_ERR_UNAVAILABLE;
+        goto out;
+    }
+    if ((st = batch_ctx(b)) != BUS_OK)
+        goto out;
+    __atomic_store_n(&b->batch_err, BUS_OK, __ATOMIC_SEQ_CST);
+    for (size_t i = 0; i < n && st == BUS_OK; i++)
+        st = batch_send(b, &msgs[i]);
+    /* Wait for what was sent, even after a failure, so that no late
+     * acknowledgement belongs to the next batch. */
+    jsPubOptions_Init(&po);
+    po.MaxWait = timeout_ms;
+    s = js_PublishAsyncComplete(b->batch_js, &po);
+    if (s != NATS_OK) {
+        /* Forget the unacknowledged ones: the caller sends them again. */
+        if (js_PublishAsyncGetPendingList(&pending, b->batch_js) == NATS_OK)
+            natsMsgList_Destroy(&pending);
+        if (st == BUS_OK)
+            st = bus_i_from_nats(s);
+    }
+    err = __atomic_load_n(&b->batch_err, __ATOMIC_SEQ_CST);
+    if (st == BUS_OK && err != BUS_OK)
+        st = (bus_status)err;
+out:
+    pthread_mutex_unlock(&b->batch_mu);
+    return st;
+}
+
 /* The durable consumer is created here, not by js_Subscribe: nats.c deletes a
  * consumer that its subscribe call created as soon as that subscription is
  * drained, and a durable must outlive its consumer process. It is a push

@@ -205,6 +205,7 @@ claimer_main(void *arg)
     worker *w = arg;
     int64_t next_ns = 0;
     int backoff_ms = 0, failures = 0;
+    bool timed_out = false;
 
     pthread_mutex_lock(&w->mu);
     for (;;) {
@@ -219,7 +220,7 @@ claimer_main(void *arg)
 
             if (w->njobs >= w->concurrency)
                 worker_i_wait(w, 0); /* a finishing job broadcasts */
-            else if (now >= next_ns || (w->wake && backoff_ms == 0))
+            else if (now >= next_ns || (w->wake && (backoff_ms == 0 || timed_out)))
                 break;
             else
                 worker_i_wait(w, next_ns);
@@ -237,6 +238,9 @@ claimer_main(void *arg)
 
         pthread_mutex_lock(&w->mu);
         if (st != BUS_OK) {
+            /* A timeout may be svc-automation busy rather than away: then a
+             * jobs.ready (it is up) cuts the back-off short. */
+            timed_out = st == BUS_ERR_TIMEOUT;
             backoff_ms = backoff_ms == 0 ? BACKOFF_MIN_MS : backoff_ms * 2;
             if (backoff_ms > BACKOFF_MAX_MS)
                 backoff_ms = BACKOFF_MAX_MS;
@@ -252,6 +256,7 @@ claimer_main(void *arg)
                     "claiming jobs again");
         failures = 0;
         backoff_ms = 0;
+        timed_out = false;
         w->saturated = got >= max;
         next_ns = util_mono_ns() + (int64_t)w->poll_ms * 1000000;
     }

@@ -15,9 +15,13 @@
 #include "service.h"
 #include "util.h"
 
+#define BATCH         256  /* events sent before waiting for their acknowledgements */
+#define BATCH_WAIT_MS 5000 /* for the acknowledgements of one batch */
+
 typedef struct pending {
     struct pending *next;
     char subject[160];
+    char msg_id[96]; /* "<job_id>:<seq>": a batch sent again is stored once */
     size_t len;
     char data[]; /* the event's JSON text */
 } pending;
@@ -62,8 +66,32 @@ wait_ms(pthread_cond_t *cv, pthread_mutex_t *mu, int ms)
     pthread_cond_timedwait(cv, mu, &ts);
 }
 
-/* One publisher: sends its events in order, and holds the head while NATS is
- * away so no event is skipped. */
+/* Send up to BATCH events from p's head (o->mu not held; the events stay
+ * queued, only this thread removes them). Returns the status and in *n how
+ * many the status is about. */
+static bus_status
+send_head(publisher *p, pending *head, size_t *n)
+{
+    bus_js_msg msgs[BATCH];
+    size_t k = 0;
+    bus_status st;
+
+    for (pending *e = head; e && k < BATCH; e = e->next, k++)
+        msgs[k] = (bus_js_msg){e->subject, e->data, e->len, e->msg_id};
+    st = bus_js_publish_batch(p->ab->b, msgs, k, BATCH_WAIT_MS);
+    *n = k;
+    if (st == BUS_ERR_INVALID) {
+        /* One of them is refused: find it one at a time. */
+        *n = 1;
+        st = bus_js_publish(p->ab->b, head->subject, head->data, head->len);
+    }
+    return st;
+}
+
+/* One publisher: sends its events in order, in batches, and holds the head
+ * while NATS is away so no event is skipped; a batch that was not wholly
+ * acknowledged is sent again (its msg ids keep the stream from storing any
+ * event twice). */
 static void *
 publisher_main(void *arg)
 {
@@ -80,23 +108,27 @@ publisher_main(void *arg)
             break;
         if (o->stopping && util_now_ms() > o->drain_deadline_ms)
             break;
-        pending *e = p->head;
+        pending *head = p->head;
+        size_t n = 0;
         pthread_mutex_unlock(&o->mu);
-        bus_status st = bus_js_publish(p->ab->b, e->subject, e->data, e->len);
+        bus_status st = send_head(p, head, &n);
         pthread_mutex_lock(&o->mu);
         if (st == BUS_OK || st == BUS_ERR_INVALID) {
             if (st != BUS_OK)
-                log_msg(LOGL_ERROR, LOG_FIELDS(LF_STR("subject", e->subject)),
+                log_msg(LOGL_ERROR, LOG_FIELDS(LF_STR("subject", head->subject)),
                         "event refused by NATS, dropped");
             if (warned)
                 log_info("job events flow again");
             warned = false;
             backoff = 0;
-            p->head = e->next;
+            for (size_t i = 0; i < n; i++) {
+                pending *e = p->head;
+                p->head = e->next;
+                o->queued--;
+                free(e);
+            }
             if (!p->head)
                 p->tail = NULL;
-            o->queued--;
-            free(e);
             continue;
         }
         if (!warned)
@@ -203,17 +235,21 @@ static void
 enqueue(abus *ab, json_object *ev)
 {
     struct abus_out *o = ab->out;
-    json_object *jid = NULL, *cid = NULL;
+    json_object *jid = NULL, *cid = NULL, *seq = NULL;
     size_t len = 0;
     const char *text = js_text(ev, &len);
     json_object_object_get_ex(ev, "job_id", &jid);
     json_object_object_get_ex(ev, "client_id", &cid);
+    json_object_object_get_ex(ev, "seq", &seq);
     const char *job_id = json_object_get_string(jid);
     pending *e = malloc(sizeof(*e) + len + 1);
     if (!e || !job_id)
         goto drop;
     snprintf(e->subject, sizeof(e->subject), "events.job.%s.%s", json_object_get_string(cid),
              job_id);
+    /* A job's seq grows with each change: one id per event. */
+    snprintf(e->msg_id, sizeof(e->msg_id), "%s:%lld", job_id,
+             (long long)json_object_get_int64(seq));
     memcpy(e->data, text, len + 1);
     e->len = len;
     e->next = NULL;

@@ -150,41 +150,36 @@ claim_types(areq *m, json_object *body)
     return (long)mask;
 }
 
-static void
-on_claim(areq *m)
+/* The claim asked for in o (jobs.claim's body, or jobs.complete's "claim"),
+ * or false after answering an error. */
+static bool
+claim_req_of(areq *m, json_object *o, store_claim_req *req)
 {
-    svc *s = m->ab->s;
-    json_object *body = request_body(m), *jobs = NULL;
-    const char *worker = NULL;
     long long max = 0, lease = 0;
-    double waits[CLAIM_MAX];
-    store_changes ch;
     js_err err;
     long types;
-    if (!body)
-        return;
-    if (js_get_string(body, "worker_id", true, 1, JOB_MAX_WORKER_ID, &worker, &err) != JS_OK
-        || js_get_int(body, "max", true, 1, CLAIM_MAX, &max, &err) != JS_OK
-        || js_get_int(body, "lease_seconds", true, 1, LEASE_MAX_S, &lease, &err) != JS_OK) {
+    if (js_get_string(o, "worker_id", true, 1, JOB_MAX_WORKER_ID, &req->worker_id, &err) != JS_OK
+        || js_get_int(o, "max", true, 1, CLAIM_MAX, &max, &err) != JS_OK
+        || js_get_int(o, "lease_seconds", true, 1, LEASE_MAX_S, &lease, &err) != JS_OK) {
         respond_error(m, "invalid_request", err.field, err.message);
-        goto out;
+        return false;
     }
-    if ((types = claim_types(m, body)) < 0)
-        goto out;
-    store_changes_init(&ch);
-    store_status st =
-        store_claim(s->store, worker, (unsigned)types, (int)max, (int)lease, &jobs, waits, &ch);
-    if (st != ST_OK) {
-        svc_err e;
-        store_changes_clear(&ch);
-        svc_fail(&e, st, "job", NULL);
-        respond_svc_error(m, &e);
-        goto out;
-    }
-    json_object *list = json_object_new_array();
+    if ((types = claim_types(m, o)) < 0)
+        return false;
+    req->types = (unsigned)types;
+    req->max = (int)max;
+    req->lease_seconds = (int)lease;
+    return true;
+}
+
+/* What a worker needs of its claimed jobs (jobs may be NULL: none). */
+static json_object *
+claimed_list(svc *s, json_object *jobs, const double *waits)
+{
     static const char *const keep[] = {"id",      "job_type",         "client_id", "config",
                                        "attempt", "lease_expires_at", NULL};
-    for (size_t i = 0; i < json_object_array_length(jobs); i++) {
+    json_object *list = json_object_new_array();
+    for (size_t i = 0; jobs && i < json_object_array_length(jobs); i++) {
         json_object *job = json_object_array_get_idx(jobs, i), *c = json_object_new_object();
         for (size_t k = 0; keep[k]; k++) {
             json_object *v = NULL;
@@ -194,8 +189,32 @@ on_claim(areq *m)
         json_object_array_add(list, c);
         metrics_observe(s->claim_latency, NULL, waits[i]);
     }
+    return list;
+}
+
+static void
+on_claim(areq *m)
+{
+    svc *s = m->ab->s;
+    json_object *body = request_body(m), *jobs = NULL;
+    double waits[CLAIM_MAX];
+    store_claim_req req;
+    store_changes ch;
+    if (!body)
+        return;
+    if (!claim_req_of(m, body, &req))
+        goto out;
+    store_changes_init(&ch);
+    store_status st = store_claim(s->store, &req, &jobs, waits, &ch);
+    if (st != ST_OK) {
+        svc_err e;
+        store_changes_clear(&ch);
+        svc_fail(&e, st, "job", NULL);
+        respond_svc_error(m, &e);
+        goto out;
+    }
     json_object *reply = json_object_new_object();
-    json_object_object_add(reply, "jobs", list);
+    json_object_object_add(reply, "jobs", claimed_list(s, jobs, waits));
     respond(m, reply);
     svc_changed(s, &ch);
 out:
@@ -256,11 +275,12 @@ on_complete(areq *m)
 {
     static const char *const outcomes[] = {"completed", "failed", NULL};
     svc *s = m->ab->s;
-    json_object *body = request_body(m), *result = NULL, *error = NULL;
+    json_object *body = request_body(m), *result = NULL, *error = NULL, *claim = NULL, *jobs = NULL;
     const char *id = NULL, *status = NULL, *message = "failed";
     bool retryable = true;
     int attempt = 0;
-    double duration = -1;
+    double duration = -1, waits[CLAIM_MAX];
+    store_claim_req req;
     store_changes ch;
     js_err err;
     if (!body)
@@ -283,11 +303,20 @@ on_complete(areq *m)
         respond_error(m, "invalid_request", "result", "field 'result': too large");
         goto out;
     }
+    if (js_get_object(body, "claim", false, &claim, &err) == JS_INVALID) {
+        respond_error(m, "invalid_request", err.field, err.message);
+        goto out;
+    }
+    if (claim && !claim_req_of(m, claim, &req))
+        goto out;
     bool completed = strcmp(status, "completed") == 0;
     store_changes_init(&ch);
     store_status st = store_complete(s->store, id, attempt, completed, result, message, retryable,
-                                     &ch, &duration);
-    answer(m, st, id, attempt, ok_reply(true));
+                                     claim ? &req : NULL, &jobs, waits, &ch, &duration);
+    json_object *reply = ok_reply(true);
+    if (claim && st == ST_OK)
+        json_object_object_add(reply, "jobs", claimed_list(s, jobs, waits));
+    answer(m, st, id, attempt, reply);
     if (st == ST_OK && duration >= 0 && ch.events) {
         json_object *t = NULL;
         json_object_object_get_ex(json_object_array_get_idx(ch.events, 0), "job_type", &t);
@@ -296,6 +325,7 @@ on_complete(areq *m)
     }
     svc_changed(s, &ch);
 out:
+    json_object_put(jobs);
     json_object_put(body);
 }
 

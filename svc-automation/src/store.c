@@ -68,7 +68,7 @@ store_new(db_pool *pool, const job_retry_policy *retry)
     for (size_t i = 0; i < NCOLS; i++)
         len += (size_t)snprintf(s->cols + len, cap - len, "%s%s", i ? ", " : "", job_cols[i].sql);
     for (int q = 0; q < Q_COUNT_STMTS; q++) {
-        size_t n = strlen(store_sql_text[q]) + len + 1;
+        size_t n = strlen(store_sql_text[q]) + 2 * len + 1;
         s->sql[q] = malloc(n);
         if (!s->sql[q]) {
             store_free(s);
@@ -77,7 +77,7 @@ store_new(db_pool *pool, const job_retry_policy *retry)
         /* The format is one of ours, from store_sql.c, never input. */
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wformat-nonliteral"
-        snprintf(s->sql[q], n, store_sql_text[q], s->cols);
+        snprintf(s->sql[q], n, store_sql_text[q], s->cols, s->cols);
 #pragma GCC diagnostic pop
     }
     s->pool = pool;

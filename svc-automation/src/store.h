@@ -73,19 +73,31 @@ store_status store_job_event(store *s, const char *client_id, const char *job_id
                              json_object **event);
 
 /* ---- the worker protocol (store_queue.c) ---- */
+/* What a claim asks for (jobs.claim, or a claim riding on jobs.complete). */
+typedef struct store_claim_req {
+    const char *worker_id;
+    unsigned types; /* bit i: job_types[i] */
+    int max;
+    int lease_seconds;
+} store_claim_req;
+
 /* Claim up to max ready jobs of the types in mask for worker_id. *jobs is the
  * array of claims; waits[i] (when not NULL, room for max) is how long claim i
  * waited in the queue, in seconds. */
-store_status store_claim(store *s, const char *worker_id, unsigned types, int max,
-                         int lease_seconds, json_object **jobs, double *waits, store_changes *ch);
+store_status store_claim(store *s, const store_claim_req *req, json_object **jobs, double *waits,
+                         store_changes *ch);
 /* Renew the lease; with has_progress also record progress. *cancelled: the
  * job had cancel_requested and is now cancelled. ST_CONFLICT: not running
  * under that attempt. */
 store_status store_progress(store *s, const char *id, int attempt, bool has_progress, int progress,
                             const char *message, bool *cancelled, store_changes *ch);
-/* Finish an attempt. result (completed) or error message and retryable. */
+/* Finish an attempt. result (completed) or error message and retryable.
+ * With claim (may be NULL), the same transaction also claims the worker's
+ * next jobs once the attempt is finished: *claimed and waits as for
+ * store_claim (*claimed stays NULL when the attempt could not be finished). */
 store_status store_complete(store *s, const char *id, int attempt, bool completed,
                             json_object *result, const char *error, bool retryable,
+                            const store_claim_req *claim, json_object **claimed, double *waits,
                             store_changes *ch, double *duration_s);
 /* Hand a running attempt back: queued at once, the attempt not counted. */
 store_status store_release(store *s, const char *id, int attempt, const char *reason,

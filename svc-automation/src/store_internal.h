@@ -7,7 +7,8 @@
 #define STORE_WAIT_MS 2000 /* for a pooled connection */
 
 /* Every statement of the daemon. Their text is in store_sql.c; a "%s" in it
- * stands for the job column list (store_cols), filled in once at start. */
+ * stands for the job column list (store_cols), filled in once at start (at
+ * most twice in one statement). */
 typedef enum {
     Q_GET = 0,
     Q_BY_IDEM,
@@ -45,6 +46,9 @@ typedef enum {
     Q_BACKOFF_ENDED,
     Q_NOW,
     Q_DEPTH,
+    Q_COMPLETE_CLAIM,
+    Q_COMPLETE_CLAIM_ONE,
+    Q_INSERT_ONE,
     Q_COUNT_STMTS
 } store_q;
 

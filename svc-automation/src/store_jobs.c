@@ -84,6 +84,48 @@ check_deps(db_conn *c, const store *s, const job_new *req, const char *arr, cons
     return ST_OK;
 }
 
+/* A new job's id, and its priority and attempt budget as parameter texts. */
+static void
+new_job_texts(const job_new *req, char id[UTIL_UUID_LEN + 1], char prio[8], char attempts[8])
+{
+    util_uuid_v4(id);
+    snprintf(prio, 8, "%d", req->priority);
+    snprintf(attempts, 8, "%d", req->max_attempts);
+}
+
+/* A job with nothing to check first: one statement. */
+static store_status
+create_one(db_conn *c, const store *s, const job_new *req, json_object **job, bool *created,
+           store_changes *ch, char *msg, size_t msglen)
+{
+    char id[UTIL_UUID_LEN + 1], prio[8], attempts[8];
+    PGresult *res = NULL;
+
+    new_job_texts(req, id, prio, attempts);
+    const char *p[] = {id,
+                       req->client_id,
+                       req->job_type,
+                       prio,
+                       req->config ? js_text(req->config, NULL) : "{}",
+                       attempts,
+                       req->scheduled_at};
+    db_status dst = store_exec(c, s, Q_INSERT_ONE, 7, p, &res);
+    if (dst != DB_OK) {
+        if (dst == DB_ERR_INVALID)
+            snprintf(msg, msglen, "field 'scheduled_at': out of range");
+        return store_db(dst);
+    }
+    if (PQntuples(res) != 1) {
+        PQclear(res);
+        return ST_ERROR;
+    }
+    *job = store_render(res, 0, 0);
+    PQclear(res);
+    store_changed(ch, *job);
+    *created = true;
+    return ST_OK;
+}
+
 store_status
 store_job_create(store *s, const job_new *req, json_object **job, bool *created, store_changes *ch,
                  char *msg, size_t msglen)
@@ -100,6 +142,8 @@ store_job_create(store *s, const job_new *req, json_object **job, bool *created,
     msg[0] = '\0';
     if ((st = store_acquire(s, &c)) != ST_OK)
         return st;
+    if (!req->idempotency_key && req->ndepends == 0)
+        return store_done(c, false, create_one(c, s, req, job, created, ch, msg, msglen));
     if (req->idempotency_key) {
         st = find_by_key(c, s, req, job, msg, msglen);
         if (st != ST_NOT_FOUND)
@@ -117,9 +161,7 @@ store_job_create(store *s, const job_new *req, json_object **job, bool *created,
         json_object_object_add(error, "message", json_object_new_string(why));
         json_object_object_add(error, "retryable", json_object_new_boolean(0));
     }
-    util_uuid_v4(id);
-    snprintf(prio, sizeof(prio), "%d", req->priority);
-    snprintf(attempts, sizeof(attempts), "%d", req->max_attempts);
+    new_job_texts(req, id, prio, attempts);
     const char *p[] = {id,
                        req->client_id,
                        req->job_type,

@@ -9,43 +9,73 @@
 #include "store_internal.h"
 #include "util.h"
 
-store_status
-store_claim(store *s, const char *worker_id, unsigned types, int max, int lease_seconds,
-            json_object **jobs, double *waits, store_changes *ch)
-{
-    db_conn *c = NULL;
-    PGresult *res = NULL;
-    char arr[256], maxs[12], lease[12];
-    size_t len = (size_t)snprintf(arr, sizeof(arr), "{");
-    store_status st;
+/* The text parameters of a claim: the job types as an array literal, max,
+ * and the lease. */
+typedef struct claim_params {
+    char types[256], max[12], lease[12];
+} claim_params;
 
-    *jobs = NULL;
+static void
+claim_params_of(const store_claim_req *req, claim_params *cp)
+{
+    size_t len = (size_t)snprintf(cp->types, sizeof(cp->types), "{");
     for (int i = 0; job_types[i]; i++)
-        if (types & (1u << i))
-            len += (size_t)snprintf(arr + len, sizeof(arr) - len, "%s%s", len > 1 ? "," : "",
-                                    job_types[i]);
-    snprintf(arr + len, sizeof(arr) - len, "}");
-    snprintf(maxs, sizeof(maxs), "%d", max);
-    snprintf(lease, sizeof(lease), "%d", lease_seconds);
-    const char *p[] = {arr, maxs, worker_id, lease};
-    if ((st = store_acquire(s, &c)) != ST_OK)
-        return st;
+        if (req->types & (1u << i))
+            len += (size_t)snprintf(cp->types + len, sizeof(cp->types) - len, "%s%s",
+                                    len > 1 ? "," : "", job_types[i]);
+    snprintf(cp->types + len, sizeof(cp->types) - len, "}");
+    snprintf(cp->max, sizeof(cp->max), "%d", req->max);
+    snprintf(cp->lease, sizeof(cp->lease), "%d", req->lease_seconds);
+}
+
+/* Append the claimed row r of res (job columns first, the wait at wcol) to
+ * *jobs (created on the first), its wait to waits[n], and record it in ch. */
+static void
+take_claimed(const PGresult *res, int r, int wcol, json_object **jobs, double *waits,
+             store_changes *ch)
+{
+    json_object *job = store_render(res, r, 0);
+    if (!*jobs)
+        *jobs = json_object_new_array();
+    if (waits)
+        waits[json_object_array_length(*jobs)] =
+            PQgetisnull(res, r, wcol) ? 0 : strtod(PQgetvalue(res, r, wcol), NULL);
+    store_changed(ch, job);
+    json_object_array_add(*jobs, job);
+}
+
+/* Q_CLAIM on c (in its transaction, if any). */
+static store_status
+claim_on(db_conn *c, store *s, const store_claim_req *req, json_object **jobs, double *waits,
+         store_changes *ch)
+{
+    PGresult *res = NULL;
+    claim_params cp = {0};
+    claim_params_of(req, &cp);
+    const char *p[] = {cp.types, cp.max, req->worker_id, cp.lease};
     db_status dst = store_exec(c, s, Q_CLAIM, 4, p, &res);
     if (dst != DB_OK) {
         log_msg(LOGL_WARN, LOG_FIELDS(LF_STR("error", db_last_error(c))), "claim failed");
-        return store_done(c, false, store_db(dst));
+        return store_db(dst);
     }
-    int rows = PQntuples(res), wcol = PQnfields(res) - 1;
-    *jobs = json_object_new_array_ext(rows);
-    for (int r = 0; r < rows; r++) {
-        json_object *job = store_render(res, r, 0);
-        if (waits)
-            waits[r] = PQgetisnull(res, r, wcol) ? 0 : strtod(PQgetvalue(res, r, wcol), NULL);
-        store_changed(ch, job);
-        json_object_array_add(*jobs, job);
-    }
+    *jobs = json_object_new_array_ext(PQntuples(res));
+    for (int r = 0; r < PQntuples(res); r++)
+        take_claimed(res, r, PQnfields(res) - 1, jobs, waits, ch);
     PQclear(res);
-    return store_done(c, false, ST_OK);
+    return ST_OK;
+}
+
+store_status
+store_claim(store *s, const store_claim_req *req, json_object **jobs, double *waits,
+            store_changes *ch)
+{
+    db_conn *c = NULL;
+    store_status st;
+
+    *jobs = NULL;
+    if ((st = store_acquire(s, &c)) != ST_OK)
+        return st;
+    return store_done(c, false, claim_on(c, s, req, jobs, waits, ch));
 }
 
 /* The job was cancelled while running and its worker just heard of it. */
@@ -160,16 +190,71 @@ attempt_failed(db_conn *c, store *s, const char *id, const char *att, const char
     return st;
 }
 
+/* Q_COMPLETE, or Q_COMPLETE_CLAIM with claim, as one statement on c. */
+static store_status
+complete_on(db_conn *c, store *s, const char *const *p, const store_claim_req *claim,
+            json_object **claimed, double *waits, store_changes *ch, double *duration_s,
+            bool *dependents)
+{
+    PGresult *res = NULL;
+    claim_params cp = {0};
+    const char *q[7] = {p[0], p[1], p[2]};
+    db_status dst;
+    int done = -1;
+
+    if (claim) {
+        claim_params_of(claim, &cp);
+        q[3] = cp.types;
+        q[4] = cp.max;
+        q[5] = claim->worker_id;
+        q[6] = cp.lease;
+        dst =
+            store_exec(c, s, claim->max == 1 ? Q_COMPLETE_CLAIM_ONE : Q_COMPLETE_CLAIM, 7, q, &res);
+    } else {
+        dst = store_exec(c, s, Q_COMPLETE, 3, q, &res);
+    }
+    if (dst != DB_OK) {
+        log_msg(LOGL_WARN, LOG_FIELDS(LF_STR("error", db_last_error(c))), "completion failed");
+        return store_db(dst);
+    }
+    /* Q_COMPLETE_CLAIM: job columns, dependents, wait, claimed. */
+    int nf = PQnfields(res), dcol = claim ? nf - 3 : nf - 1;
+    for (int r = 0; r < PQntuples(res) && done < 0; r++)
+        if (!claim || PQgetvalue(res, r, nf - 1)[0] != 't')
+            done = r;
+    if (done < 0) {
+        PQclear(res);
+        return ST_CONFLICT;
+    }
+    json_object *job = store_render(res, done, 0), *d = NULL;
+    *dependents = PQgetvalue(res, done, dcol)[0] == 't';
+    /* The completion's event first, then those of the jobs claimed after it. */
+    store_changed(ch, job);
+    for (int r = 0; claim && r < PQntuples(res); r++)
+        if (r != done)
+            take_claimed(res, r, nf - 2, claimed, waits, ch);
+    PQclear(res);
+    if (json_object_object_get_ex(job, "duration_seconds", &d) && d)
+        *duration_s = json_object_get_double(d);
+    json_object_put(job);
+    return ST_OK;
+}
+
 store_status
 store_complete(store *s, const char *id, int attempt, bool completed, json_object *result,
-               const char *error, bool retryable, store_changes *ch, double *duration_s)
+               const char *error, bool retryable, const store_claim_req *claim,
+               json_object **claimed, double *waits, store_changes *ch, double *duration_s)
 {
     db_conn *c = NULL;
-    PGresult *res = NULL;
     char att[12];
+    bool dependents = false;
     store_status st;
 
     *duration_s = -1;
+    if (claimed)
+        *claimed = NULL;
+    else
+        claim = NULL;
     snprintf(att, sizeof(att), "%d", attempt);
     if ((st = store_acquire(s, &c)) != ST_OK)
         return st;
@@ -177,29 +262,24 @@ store_complete(store *s, const char *id, int attempt, bool completed, json_objec
         if ((st = store_db(db_begin(c))) != ST_OK)
             return store_done(c, false, st);
         st = attempt_failed(c, s, id, att, "failed", error, retryable, ch, duration_s);
+        if (st == ST_OK && claim)
+            st = claim_on(c, s, claim, claimed, waits, ch);
         if (st == ST_OK)
             st = store_db(db_commit(c));
+        if (st != ST_OK && claimed) {
+            json_object_put(*claimed);
+            *claimed = NULL;
+        }
         return store_done(c, true, st);
     }
     const char *p[] = {id, att, result ? js_text(result, NULL) : NULL};
-    db_status dst = store_exec(c, s, Q_COMPLETE, 3, p, &res);
-    if (dst != DB_OK)
-        return store_done(c, false, store_db(dst));
-    if (PQntuples(res) == 0) {
-        PQclear(res);
-        return store_done(c, false, ST_CONFLICT);
-    }
-    json_object *job = store_render(res, 0, 0), *d = NULL;
-    bool dependents = PQgetvalue(res, 0, PQnfields(res) - 1)[0] == 't';
-    PQclear(res);
-    store_changed(ch, job);
-    if (json_object_object_get_ex(job, "duration_seconds", &d) && d)
-        *duration_s = json_object_get_double(d);
-    json_object_put(job);
+    st = complete_on(c, s, p, claim, claimed, waits, ch, duration_s, &dependents);
     /* After the commit above, so that the last of several dependencies to
-     * complete sees all of them completed. */
-    if (dependents)
-        st = store_promote_dependents(c, s, id, ch);
+     * complete sees all of them completed. The completion (and any claim)
+     * stands if this fails: the sweep queues those dependents then. */
+    if (st == ST_OK && dependents && store_promote_dependents(c, s, id, ch) != ST_OK)
+        log_msg(LOGL_WARN, LOG_FIELDS(LF_STR("job_id", id)),
+                "dependents not queued at once; the sweep will");
     return store_done(c, false, st);
 }
 

@@ -10,6 +10,49 @@
     "ON k.id = d2.depends_on WHERE d2.job_id = j.id AND k.status <> 'completed')"
 #define DUE "coalesce(j.scheduled_at <= now(), true)"
 
+/* A claim's parts, shared by Q_CLAIM and Q_COMPLETE_CLAIM: t the job types,
+ * m how many, cond more conditions, w the worker id, l the lease seconds.
+ * "= ANY (ARRAY(...))": a prepared statement's generic plan does not know how
+ * few rows LIMIT m leaves, and would otherwise hash-join the whole table. */
+#define CLAIM_PICK(t, m, cond)                                                              \
+    "picked AS (SELECT id FROM automation.jobs WHERE status = 'queued' "                    \
+    "AND job_type = ANY(" t "::text[]) AND (run_after IS NULL OR run_after <= now()) " cond \
+    "ORDER BY priority, created_at LIMIT " m " FOR UPDATE SKIP LOCKED), "
+#define CLAIM_TAKE(w, l)                                                                \
+    "cl AS (UPDATE automation.jobs j SET status = 'running', attempt = j.attempt + 1, " \
+    "worker_id = " w ", lease_seconds = " l "::int, "                                   \
+    "lease_expires_at = now() + make_interval(secs => " l "::int), "                    \
+    "started_at = now(), updated_at = now(), seq = j.seq + 1, progress = 0, "           \
+    "progress_message = NULL, cancel_requested = false "                                \
+    "WHERE j.id = ANY (ARRAY(SELECT id FROM picked)) "                                  \
+    "RETURNING j.*), "                                                                  \
+    "ins AS (INSERT INTO automation.job_attempts (job_id, attempt, worker_id) "         \
+    "SELECT id, attempt, " w " FROM cl) "
+/* How long a claimed job waited, ready, in seconds. */
+#define CLAIM_WAIT "extract(epoch FROM clock_timestamp() - greatest(j.queued_at, j.run_after))"
+/* A completion ($1 job, $2 attempt, $3 result) as the CTEs done and att. */
+#define COMPLETE_DONE                                                                          \
+    "done AS (UPDATE automation.jobs j SET status = 'completed', result = $3::jsonb, "         \
+    "error = NULL, progress = 100, completed_at = now(), updated_at = now(), "                 \
+    "seq = j.seq + 1, lease_expires_at = NULL, "                                               \
+    "duration_seconds = extract(epoch FROM now() - j.started_at) "                             \
+    "WHERE j.id = $1 AND j.attempt = $2 AND j.status = 'running' RETURNING j.*), "             \
+    "att AS (UPDATE automation.job_attempts a SET outcome = 'completed', finished_at = now() " \
+    "FROM done WHERE a.job_id = done.id AND a.attempt = done.attempt) "
+/* A completion that also claims the worker's next jobs (m of them; the job
+ * types, worker and lease as $4, $6 and $7): one statement, one commit.
+ * Nothing is claimed when the completion does not apply. The last column
+ * tells the claimed rows. ($5, the count, is named even where m is a
+ * constant, so that every parameter has a type.) */
+#define COMPLETE_CLAIM(m)                                                             \
+    "WITH " COMPLETE_DONE                                                             \
+    ", " CLAIM_PICK("$4", m, "AND EXISTS (SELECT 1 FROM done) AND $5::int > 0 ")      \
+        CLAIM_TAKE("$6", "$7") "SELECT %s, " HAS_DEPENDENTS ", NULL::numeric, false " \
+                               "FROM done j UNION ALL (SELECT %s, false, " CLAIM_WAIT \
+                               ", true FROM cl j ORDER BY j.priority, j.created_at)"
+#define HAS_DEPENDENTS \
+    "EXISTS (SELECT 1 FROM automation.job_dependencies d WHERE d.depends_on = j.id)"
+
 const char *const store_sql_name[Q_COUNT_STMTS] = {
     [Q_GET] = "get",
     [Q_BY_IDEM] = "by_idem",
@@ -47,6 +90,9 @@ const char *const store_sql_name[Q_COUNT_STMTS] = {
     [Q_BACKOFF_ENDED] = "backoff_ended",
     [Q_NOW] = "now",
     [Q_DEPTH] = "depth",
+    [Q_COMPLETE_CLAIM] = "complete_claim",
+    [Q_COMPLETE_CLAIM_ONE] = "complete_claim_one",
+    [Q_INSERT_ONE] = "insert_one",
 };
 
 const char *const store_sql_text[Q_COUNT_STMTS] = {
@@ -70,6 +116,15 @@ const char *const store_sql_text[Q_COUNT_STMTS] = {
         "THEN 'pending' ELSE $4 END AS st) s RETURNING id) "
         "INSERT INTO automation.job_dependencies (job_id, depends_on) "
         "SELECT ins.id, dep FROM ins, unnest($11::uuid[]) AS dep",
+
+    /* A job without dependencies nor idempotency key, returned as created:
+     * one statement instead of a transaction. */
+    [Q_INSERT_ONE] =
+        "INSERT INTO automation.jobs AS j (id, client_id, job_type, status, priority, config, "
+        "max_attempts, scheduled_at, queued_at) SELECT $1, $2, $3, s.st, $4, $5::jsonb, $6, "
+        "$7::timestamptz, CASE WHEN s.st = 'queued' THEN now() END "
+        "FROM (SELECT CASE WHEN coalesce($7::timestamptz <= now(), true) THEN 'queued' "
+        "ELSE 'pending' END AS st) s RETURNING %s",
 
     [Q_ATTEMPTS] = "SELECT attempt, worker_id, " TS("started_at") ", " TS(
         "finished_at") ", "
@@ -165,20 +220,8 @@ const char *const store_sql_text[Q_COUNT_STMTS] = {
 
     /* The claim: ready jobs by priority, then age; SKIP LOCKED so replicas
      * and concurrent claims never take the same job. */
-    [Q_CLAIM] =
-        "WITH picked AS (SELECT id FROM automation.jobs WHERE status = 'queued' "
-        "AND job_type = ANY($1::text[]) AND (run_after IS NULL OR run_after <= now()) "
-        "ORDER BY priority, created_at LIMIT $2 FOR UPDATE SKIP LOCKED), "
-        "upd AS (UPDATE automation.jobs j SET status = 'running', attempt = j.attempt + 1, "
-        "worker_id = $3, lease_seconds = $4::int, lease_expires_at = now() + make_interval(secs => "
-        "$4::int), "
-        "started_at = now(), updated_at = now(), seq = j.seq + 1, progress = 0, "
-        "progress_message = NULL, cancel_requested = false FROM picked WHERE j.id = picked.id "
-        "RETURNING j.*), "
-        "ins AS (INSERT INTO automation.job_attempts (job_id, attempt, worker_id) "
-        "SELECT id, attempt, $3 FROM upd) "
-        "SELECT %s, extract(epoch FROM clock_timestamp() - greatest(j.queued_at, j.run_after)) "
-        "FROM upd j ORDER BY j.priority, j.created_at",
+    [Q_CLAIM] = "WITH " CLAIM_PICK("$1", "$2", "") CLAIM_TAKE(
+        "$3", "$4") "SELECT %s, " CLAIM_WAIT " FROM cl j ORDER BY j.priority, j.created_at",
 
     /* Without $3 it only renews the lease. */
     [Q_PROGRESS] =
@@ -199,16 +242,7 @@ const char *const store_sql_text[Q_COUNT_STMTS] = {
         "FROM upd WHERE a.job_id = upd.id AND a.attempt = upd.attempt) "
         "SELECT %s FROM upd j",
 
-    [Q_COMPLETE] =
-        "WITH upd AS (UPDATE automation.jobs j SET status = 'completed', result = $3::jsonb, "
-        "error = NULL, progress = 100, completed_at = now(), updated_at = now(), "
-        "seq = j.seq + 1, lease_expires_at = NULL, "
-        "duration_seconds = extract(epoch FROM now() - j.started_at) "
-        "WHERE j.id = $1 AND j.attempt = $2 AND j.status = 'running' RETURNING j.*), "
-        "att AS (UPDATE automation.job_attempts a SET outcome = 'completed', finished_at = now() "
-        "FROM upd WHERE a.job_id = upd.id AND a.attempt = upd.attempt) "
-        "SELECT %s, EXISTS (SELECT 1 FROM automation.job_dependencies d "
-        "WHERE d.depends_on = j.id) FROM upd j",
+    [Q_COMPLETE] = "WITH " COMPLETE_DONE "SELECT %s, " HAS_DEPENDENTS " FROM done j",
 
     [Q_LOCK_RUNNING] = "SELECT attempt - attempts_uncounted, max_attempts, cancel_requested "
                        "FROM automation.jobs WHERE id = $1 AND attempt = $2 "
@@ -270,4 +304,10 @@ const char *const store_sql_text[Q_COUNT_STMTS] = {
 
     [Q_DEPTH] = "SELECT status, count(*) FROM automation.jobs "
                 "WHERE status IN ('pending', 'queued', 'running') GROUP BY status",
+
+    /* A worker's next job with its completion is the common case: with a
+     * constant LIMIT that statement gets a generic plan (planned once per
+     * connection) instead of being planned at every call. */
+    [Q_COMPLETE_CLAIM] = COMPLETE_CLAIM("$5"),
+    [Q_COMPLETE_CLAIM_ONE] = COMPLETE_CLAIM("1"),
 };

@@ -181,6 +181,36 @@ def test_release_hands_back_without_using_an_attempt(api, worker):
     assert [a["outcome"] for a in got["attempts"]] == ["released", "failed"]
 
 
+def test_complete_can_claim_the_next_jobs(api, worker):
+    c = new_client()
+    first = api.create(c, "golden_copy", priority=1)
+    second = api.create(c, "golden_copy", priority=2)
+    third = api.create(c, "golden_copy", priority=3)
+    job = worker.claim_one(types=("golden_copy",))
+    assert job["id"] == first["id"]
+    claim = {"worker_id": worker.id, "job_types": ["golden_copy"], "max": 1, "lease_seconds": 30}
+    r = worker.nc.request_json("jobs.complete", {"job_id": job["id"], "attempt": job["attempt"],
+                                                 "status": "completed", "result": {},
+                                                 "claim": claim})
+    assert [j["id"] for j in r["jobs"]] == [second["id"]], r
+    assert api.job(first["id"])["status"] == "completed"
+    nxt = api.job(second["id"])
+    assert nxt["status"] == "running" and nxt["worker_id"] == worker.id
+    assert [a["outcome"] for a in nxt["attempts"]] == ["running"]
+    # A completion that is refused (a stale attempt) claims nothing.
+    r = worker.nc.request_json("jobs.complete", {"job_id": job["id"], "attempt": job["attempt"],
+                                                 "status": "completed", "result": {},
+                                                 "claim": claim})
+    assert "jobs" not in r or r["jobs"] == [], r
+    assert api.job(third["id"])["status"] == "queued"
+    # A bad claim is refused as jobs.claim refuses it, and completes nothing.
+    r = worker.nc.request_json("jobs.complete", {"job_id": second["id"], "attempt": 1,
+                                                 "status": "completed", "result": {},
+                                                 "claim": dict(claim, max=0)})
+    assert "error" in r, r
+    assert api.job(second["id"])["status"] == "running"
+
+
 def test_events_in_order_on_jetstream_subjects(api, worker, suite):
     nc = natsclient.Client(suite.nats.url)
     try:

@@ -175,6 +175,77 @@ test_js_publish_and_consume(void **state)
     tl_inbox_destroy(&ib);
 }
 
+/* A batch: stored in order; sent again (as after a lost acknowledgement),
+ * its msg ids keep the stream from storing anything twice; bad input and a
+ * subject no stream takes are reported. */
+static void
+test_js_publish_batch(void **state)
+{
+    char st[64], pattern[64], subj[64], nostream[64], data[25][16], ids[25][16];
+    bus_js_msg msgs[25];
+    jsStreamInfo *si;
+    tl_inbox ib;
+
+    (void)state;
+    tl_inbox_init(&ib);
+    stream_name(st, sizeof(st), "B");
+    tl_bus_subject(pattern, sizeof(pattern), "b.>");
+    tl_bus_subject(subj, sizeof(subj), "b.x");
+    tl_bus_subject(nostream, sizeof(nostream), "nob.x");
+    for (int i = 0; i < 25; i++) {
+        int n = snprintf(data[i], sizeof(data[0]), "m%d", i);
+        snprintf(ids[i], sizeof(ids[0]), "job:%d", i);
+        msgs[i] = (bus_js_msg){subj, data[i], (size_t)n, ids[i]};
+        if (i >= 20) { /* the last five carry their own text */
+            msgs[i].data = "late";
+            msgs[i].len = 4;
+        }
+    }
+    assert_int_equal(bus_stream_ensure(g_bus, st, pattern, 3600), BUS_OK);
+    assert_int_equal(bus_js_publish_batch(g_bus, msgs, 0, 1000), BUS_OK);
+    assert_int_equal(bus_js_publish_batch(g_bus, msgs, 20, 5000), BUS_OK);
+    si = stream_info(st);
+    assert_non_null(si);
+    assert_int_equal(si->State.Msgs, 20);
+    jsStreamInfo_Destroy(si);
+    /* Again, with five new ones after: only those five are stored. */
+    assert_int_equal(bus_js_publish_batch(g_bus, msgs, 25, 5000), BUS_OK);
+    si = stream_info(st);
+    assert_non_null(si);
+    assert_int_equal(si->State.Msgs, 25);
+    jsStreamInfo_Destroy(si);
+
+    assert_int_equal(bus_consume(g_bus, st, "batch", pattern, tl_bus_record_event, &ib), BUS_OK);
+    assert_true(tl_inbox_wait(&ib, 25, TL_WAIT_MS));
+    for (int i = 0; i < 25; i++) {
+        char want[16];
+
+        snprintf(want, sizeof(want), "m%d", i);
+        assert_string_equal(ib.data[i], i < 20 ? want : "late");
+    }
+    assert_true(wait_acked(st, "batch", 25));
+
+    /* Nothing is sent when one message is bad. */
+    msgs[3].subject = "bad subject";
+    assert_int_equal(bus_js_publish_batch(g_bus, msgs, 5, 1000), BUS_ERR_INVALID);
+    msgs[3].subject = subj;
+    msgs[2].msg_id = "bad id";
+    assert_int_equal(bus_js_publish_batch(g_bus, msgs, 5, 1000), BUS_ERR_INVALID);
+    msgs[2].msg_id = ids[2];
+    assert_int_equal(bus_js_publish_batch(g_bus, msgs, BUS_BATCH_MAX + 1, 1000), BUS_ERR_INVALID);
+    assert_int_equal(bus_js_publish_batch(NULL, msgs, 1, 1000), BUS_ERR_INVALID);
+    assert_int_equal(bus_js_publish_batch(g_bus, msgs, 1, 0), BUS_ERR_INVALID);
+    si = stream_info(st);
+    assert_non_null(si);
+    assert_int_equal(si->State.Msgs, 25);
+    jsStreamInfo_Destroy(si);
+    /* No stream takes it: the acknowledgement is an error. */
+    msgs[0].subject = nostream;
+    msgs[0].msg_id = "nostream:1";
+    assert_int_equal(bus_js_publish_batch(g_bus, msgs, 1, 5000), BUS_ERR_NO_RESPONDERS);
+    tl_inbox_destroy(&ib);
+}
+
 static void
 test_nak_redelivers(void **state)
 {
@@ -314,6 +385,7 @@ main(void)
         cmocka_unit_test(test_stream_ensure_idempotent),
         cmocka_unit_test(test_events_ensure),
         cmocka_unit_test(test_js_publish_and_consume),
+        cmocka_unit_test(test_js_publish_batch),
         cmocka_unit_test(test_nak_redelivers),
         cmocka_unit_test(test_durable_shared_by_replicas),
         cmocka_unit_test(test_durable_resumes_after_close),
