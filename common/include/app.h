@@ -40,6 +40,9 @@ typedef struct app_spec {
     size_t nroutes;
     const web_ws_route *ws_routes;
     size_t nws_routes;
+    /* web_config.before: runs before route lookup on every request and
+     * WebSocket upgrade (the gateway's gate); NULL for none. */
+    int (*before)(web_req *r);
     /* Before serving: add health checks, metrics, daemon state (app_set_data).
      * Non-zero stops the start. */
     int (*on_init)(app *a);

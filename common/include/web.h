@@ -3,7 +3,9 @@
  *
  * One pipeline for every request (DESIGN section 3):
  *   request id taken from X-Request-Id (when well formed) or generated, set on
- *   the thread's log lines and returned in the response; route lookup (404 and
+ *   the thread's log lines and returned in the response; a URI holding a
+ *   control character, raw or as %00/%0a/%0d, gets 400; the before hook
+ *   (web_config.before: the gateway's gate) may answer; route lookup (404 and
  *   405 as JSON errors, 405 with Allow); the internal token when configured;
  *   503 "starting" on non-public routes until web_server_set_ready(); for
  *   WEB_JSON_BODY routes the body is read with the size limit (413), its
@@ -78,6 +80,11 @@ typedef struct web_config {
     int drain_ms;               /* web_server_stop waits this long for requests in
                                    flight (default 10000) */
     void *app;                  /* given back by web_app() */
+    /* Called for every HTTP request and every WebSocket upgrade request once
+     * the request id is set and the URI passed the control-character check,
+     * before route lookup. Returns 0 to go on, 1 when it replied (the request
+     * then ends as usual: access-log line and metrics). May be NULL. */
+    int (*before)(web_req *r);
 } web_config;
 
 /* New stopped server; config strings are copied. NULL on allocation failure. */
@@ -164,6 +171,15 @@ void *web_ws_data(const web_ws *ws);
 int web_ws_send_text(web_ws *ws, const char *text, size_t len);
 /* Ask the connection to close (normal closure); on_close follows. */
 void web_ws_close(web_ws *ws);
+/* The same with a close code and a reason (printable ASCII, cut to 123
+ * bytes; NULL for none). A code that may not be sent (RFC 6455 section 7.4:
+ * 1004-1006, 1015, below 1000, above 4999) becomes 1000. */
+void web_ws_close_with(web_ws *ws, unsigned code, const char *reason);
+/* The close code the client sent (1005 when its close frame had none), or 0
+ * while it sent none. */
+unsigned web_ws_peer_close_code(const web_ws *ws);
+/* The before hook's web_set_ctx pointer of the upgrade request, or NULL. */
+void *web_ws_ctx(const web_ws *ws);
 /* Lifetime rule for other threads. ws stays valid until on_close returns;
  * after that it is freed unless references are held. A thread that may send
  * after on_close (e.g. it found ws in a registry, then released the registry
@@ -174,6 +190,28 @@ void web_ws_close(web_ws *ws);
  * before web_server_free. web_ws_unref accepts NULL. */
 void web_ws_ref(web_ws *ws);
 void web_ws_unref(web_ws *ws);
+
+/* ---- for the before hook (web_config.before) and handlers ---- */
+
+/* Add a header to whatever reply the request gets, also the web layer's own
+ * errors (404, 405, 413, ...), but not the 101 of an accepted WebSocket
+ * (civetweb writes that one). name is a token, value has no control
+ * character but tab; a header that breaks either rule or does not fit (about
+ * 1 KiB for all of a request's added headers) is left out and logged. */
+void web_add_header(web_req *r, const char *name, const char *value);
+/* A pointer of the caller's kept with the request (the gate keeps the
+ * caller's identity there). release (may be NULL) is called with it when the
+ * request ends; on an accepted WebSocket upgrade the pointer moves to the
+ * connection (web_ws_ctx) and is released when the connection is freed.
+ * Setting it again releases the previous one. */
+void web_set_ctx(web_req *r, void *ctx, void (*release)(void *ctx));
+void *web_ctx(const web_req *r);
+/* True for a WebSocket upgrade request (only the before hook sees those). */
+bool web_is_upgrade(const web_req *r);
+/* Whether s is free of raw control characters and of the escapes %00, %0a
+ * and %0d (any case): what every request URI must be (web.c checks the path
+ * and the query string before routing and answers 400 otherwise). */
+bool web_uri_safe(const char *s);
 
 /* The status code's default error code ("not_found" for 404, ...). */
 const char *web_status_code_name(int status);

@@ -238,6 +238,7 @@ app_open(app *a)
          * rest for NATS and the pool. */
         .drain_ms = (int)cfg_int(a->cfg, "SHUTDOWN_TIMEOUT_S") * 750,
         .app = a,
+        .before = spec->before,
     };
     a->web = web_server_new(&wc);
     if (a->web == NULL || health_register(a->health, a->web) != 0)

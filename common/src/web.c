@@ -33,6 +33,7 @@
  * the time a handler takes): a slow sender holds a thread for no longer. */
 #define WEB_REQUEST_TIMEOUT "10000"
 #define WEB_WS_PING_MS      "30000"
+#define WEB_MAX_HEAD        "16384" /* bytes of a request line and its headers */
 
 static pthread_once_t lib_once = PTHREAD_ONCE_INIT;
 
@@ -116,6 +117,34 @@ web_status_code_name(int status)
         if (names[i].status == status)
             return names[i].name;
     return status >= 500 ? "internal_error" : "error";
+}
+
+bool
+web_uri_safe(const char *s)
+{
+    for (const unsigned char *p = (const unsigned char *)s; p != NULL && *p != '\0'; p++) {
+        if (*p < 0x20 || *p == 0x7f)
+            return false;
+        /* %00, %0a, %0d in any case: decoded later, they would split a header
+         * or a log line, or cut a string short */
+        if (*p == '%' && p[1] == '0'
+            && (p[2] == '0' || p[2] == 'a' || p[2] == 'A' || p[2] == 'd' || p[2] == 'D'))
+            return false;
+    }
+    return true;
+}
+
+int
+web__uri_check(const struct mg_request_info *ri, const char **why)
+{
+    /* request_uri is the target as sent (decode_url=no), local_uri_raw the
+     * path without the host of an absolute form; the query is apart. */
+    if (!web_uri_safe(ri->request_uri) || !web_uri_safe(ri->local_uri_raw)
+        || !web_uri_safe(ri->query_string)) {
+        *why = "control character (raw or as %00, %0a, %0d) in the request URI";
+        return 400;
+    }
+    return 0;
 }
 
 int
@@ -224,6 +253,7 @@ web_server_new(const web_config *cfg)
     s->max_body = cfg->max_body > 0 ? cfg->max_body : WEB_MAX_BODY;
     s->drain_ms = cfg->drain_ms > 0 ? cfg->drain_ms : 10000;
     s->app = cfg->app;
+    s->before = cfg->before;
     s->routes = route_table_new();
     s->ws_routes = route_table_new();
     pthread_mutex_init(&s->ws_mu, NULL);
@@ -347,6 +377,10 @@ web_server_start(web_server *s, char *err, size_t errlen)
         /* headers and body are two writes: without this, Nagle and delayed
          * ACKs add 40 ms to every keep-alive request */
         "tcp_nodelay", "1",
+        /* The request line and headers together: civetweb answers a larger
+         * head with 400 (through on_http_error, as JSON); it gives no way
+         * to tell that case from a malformed head, so no 431 here. */
+        "max_request_size", WEB_MAX_HEAD,
         /* route.h decodes parameters itself and compares literals raw */
         "decode_url", "no",
         /* CORS preflights reach the routes (the gateway answers them) */

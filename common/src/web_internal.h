@@ -9,12 +9,14 @@
 #include <stdint.h>
 
 #include <civetweb.h>
+#include <json-c/json.h>
 
 #include "route.h"
 #include "web.h"
 
 #define WEB_REQUEST_ID_MAX 128         /* bytes of an accepted X-Request-Id */
 #define WEB_WS_MAX_MESSAGE (64 * 1024) /* bytes of one WebSocket message */
+#define WEB_ADDED_MAX      1024        /* bytes of a request's web_add_header lines */
 
 struct web_server {
     char *service;
@@ -36,7 +38,54 @@ struct web_server {
     int drain_ms;
     pthread_mutex_t ws_mu; /* guards ws_open */
     web_ws *ws_open;       /* accepted WebSocket connections, doubly linked */
+    int (*before)(web_req *r);
 };
+
+/* One HTTP request (web_req.c), or a WebSocket upgrade request while it is
+ * decided (web_ws.c). Lives on the stack of the civetweb callback. */
+struct web_req {
+    struct mg_connection *conn;
+    const struct mg_request_info *ri;
+    web_server *srv;
+    const web_route *route; /* NULL until matched */
+    route_match match;
+    const char *method;
+    const char *path;
+    char request_id[WEB_REQUEST_ID_MAX + 1];
+    int64_t start_ns;
+    char *body;
+    size_t body_len;
+    json_object *json;
+    bool body_done;  /* the body was read, drained or given up on */
+    bool must_close; /* the body is not (fully) read: no keep-alive */
+    bool head;
+    bool upgrade; /* a WebSocket upgrade request */
+    bool replied;
+    int status;
+    size_t bytes_out;
+    void *ctx; /* web_set_ctx */
+    void (*ctx_release)(void *ctx);
+    size_t added_len;
+    char added[WEB_ADDED_MAX]; /* web_add_header's "Name: value\r\n" lines */
+};
+
+/* Set up r for the request on conn (the request id is set on the thread's
+ * log lines). web__req_end releases what the request holds. */
+void web__req_init(web_req *r, struct mg_connection *conn, web_server *s, bool upgrade);
+void web__req_end(web_req *r);
+
+/* What every request meets before route lookup: framing, the path's length,
+ * control characters in the URI, then the before hook. Returns true to go
+ * on, false when the request was answered. */
+bool web__req_front(web_req *r);
+
+/* Reply with the error shape; extra is NULL or NULL-terminated header lines. */
+int web__req_error(web_req *r, int status, const char *code, const char *message,
+                   const char *const *extra);
+
+/* 0 when the URI of ri (path and query string) may be routed, else 400 with
+ * *why set. */
+int web__uri_check(const struct mg_request_info *ri, const char **why);
 
 /* Copy a well-formed X-Request-Id (1..128 of [A-Za-z0-9._:-]) or generate a
  * UUID into out[WEB_REQUEST_ID_MAX + 1]. */
@@ -62,6 +111,8 @@ typedef struct web_head {
     bool keep_alive;          /* else Connection: close, and civetweb closes */
     bool head;                /* HEAD request: no body bytes */
     const char *const *extra; /* NULL or NULL-terminated "Name: value" lines */
+    const char *added;        /* NULL or ready "Name: value\r\n" lines (web_add_header) */
+    size_t added_len;
 } web_head;
 
 /* Write a complete error response by hand, for connections civetweb does not

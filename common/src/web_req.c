@@ -1,8 +1,10 @@
 /* web_req: one HTTP request, from civetweb's handler call to the access-log
- * line: routing, guards, the body (size limit, 100 Continue, JSON), the
- * handler, the replies (written by hand, always with Content-Length so
- * keep-alive works) and the accessors handlers use. */
+ * line: the front checks (framing, URI, the before hook), routing, guards,
+ * the body (size limit, 100 Continue, JSON), the handler, and the replies
+ * (written by hand, always with Content-Length so keep-alive works). The
+ * accessors handlers use are in web_info.c. */
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,27 +22,6 @@
 #define WEB_INLINE_BODY  (64 * 1024) /* bodies up to this go out with the head */
 /* compact, and "/" left alone (paths are easier to read that way) */
 #define WEB_JSON_FLAGS (JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE)
-
-struct web_req {
-    struct mg_connection *conn;
-    const struct mg_request_info *ri;
-    web_server *srv;
-    const web_route *route; /* NULL until matched */
-    route_match match;
-    const char *method;
-    const char *path;
-    char request_id[WEB_REQUEST_ID_MAX + 1];
-    int64_t start_ns;
-    char *body;
-    size_t body_len;
-    json_object *json;
-    bool body_done;  /* the body was read, drained or given up on */
-    bool must_close; /* the body is not (fully) read: no keep-alive */
-    bool head;
-    bool replied;
-    int status;
-    size_t bytes_out;
-};
 
 static json_object *
 error_doc(const char *code, const char *message, const char *field, const char *request_id)
@@ -90,6 +71,7 @@ write_response(struct mg_connection *conn, const web_head *h, const char *body, 
     for (size_t i = 0; h->extra != NULL && h->extra[i] != NULL; i++)
         if (valid_header_line(h->extra[i]))
             extra_len += strlen(h->extra[i]) + 2;
+    extra_len += h->added != NULL ? h->added_len : 0;
     /* 1xx, 204 and 304 answers have no body and say nothing about one. */
     char framing[200] = "";
     bool bodyless = h->status < 200 || h->status == 204 || h->status == 304;
@@ -120,6 +102,10 @@ write_response(struct mg_connection *conn, const web_head *h, const char *body, 
         memcpy(buf + off, h->extra[i], l);
         memcpy(buf + off + l, "\r\n", 2);
         off += l + 2;
+    }
+    if (h->added != NULL && h->added_len > 0) {
+        memcpy(buf + off, h->added, h->added_len);
+        off += h->added_len;
     }
     memcpy(buf + off, "\r\n", 2);
     off += 2;
@@ -293,7 +279,9 @@ send_reply(web_req *r, int status, const char *ctype, const char *body, size_t l
                   .no_store = no_store,
                   .keep_alive = keep_alive(r, status),
                   .head = r->head,
-                  .extra = extra};
+                  .extra = extra,
+                  .added = r->added,
+                  .added_len = r->added_len};
     if (write_response(r->conn, &h, body, len) != 0) {
         /* The client went away, or the answer could not be framed: the
          * connection cannot carry another request. */
@@ -320,6 +308,13 @@ error_reply(web_req *r, int status, const char *code, const char *field, const c
     rc = send_reply(r, status, "application/json", text, len, extra, true);
     json_object_put(doc);
     return rc;
+}
+
+int
+web__req_error(web_req *r, int status, const char *code, const char *message,
+               const char *const *extra)
+{
+    return error_reply(r, status, code, NULL, message, extra);
 }
 
 int
@@ -418,8 +413,44 @@ framing_check(const web_req *r, const char **why)
     return 0;
 }
 
-/* Everything before the handler: route, guard, body. Returns true when the
- * handler should run (false: an error reply was sent). */
+bool
+web__req_front(web_req *r)
+{
+    const char *why;
+    int st;
+
+    /* Before anything else, and the connection is closed after the answer:
+     * the bytes that follow cannot be trusted to be a request. */
+    if ((st = framing_check(r, &why)) != 0) {
+        r->must_close = true;
+        r->body_done = true;
+        web_reply_error(r, st, st == 431 ? "request_header_fields_too_large" : "bad_request", "%s",
+                        why);
+        return false;
+    }
+    if (strlen(r->path) > ROUTE_MAX_PATH) {
+        web_reply_error(r, 414, web_status_code_name(414), "request path longer than %d bytes",
+                        ROUTE_MAX_PATH);
+        return false;
+    }
+    /* civetweb refuses raw CR and LF itself; escaped ones would reach a
+     * handler (and anything it forwards to) decoded. */
+    if (web__uri_check(r->ri, &why) != 0) {
+        web__req_error(r, 400, "bad_request", why, NULL);
+        return false;
+    }
+    if (r->srv->before != NULL && r->srv->before(r) != 0) {
+        if (!r->replied) {
+            log_error("the before hook stopped %s without replying", r->method);
+            web_reply_error(r, 500, "internal_error", "internal error");
+        }
+        return false;
+    }
+    return true;
+}
+
+/* Everything before the handler: the front checks, route, guard, body.
+ * Returns true when the handler should run (false: a reply was sent). */
 static bool
 prepare(web_req *r)
 {
@@ -428,20 +459,8 @@ prepare(web_req *r)
     const char *code, *msg;
     int st;
 
-    /* Before anything else, and the connection is closed after the answer:
-     * the bytes that follow cannot be trusted to be a request. */
-    if ((st = framing_check(r, &msg)) != 0) {
-        r->must_close = true;
-        r->body_done = true;
-        web_reply_error(r, st, st == 431 ? "request_header_fields_too_large" : "bad_request", "%s",
-                        msg);
+    if (!web__req_front(r))
         return false;
-    }
-    if (strlen(r->path) > ROUTE_MAX_PATH) {
-        web_reply_error(r, 414, web_status_code_name(414), "request path longer than %d bytes",
-                        ROUTE_MAX_PATH);
-        return false;
-    }
     web__sanitize(r->method, 32, m, sizeof(m));
     web__sanitize(r->path, WEB_MSG_PATH_MAX, p, sizeof(p));
     route_result rr = route_find(s->routes, r->method, r->path, &r->match);
@@ -449,7 +468,7 @@ prepare(web_req *r)
      * it gets 401 for an unknown path as for a known one. */
     if (rr != ROUTE_FOUND
         && web__guard(s, mg_get_header(r->conn, "X-Internal-Token"), &code, &msg) == 401) {
-        error_reply(r, 401, code, NULL, msg, NULL);
+        web__req_error(r, 401, code, msg, NULL);
         return false;
     }
     if (rr == ROUTE_NOT_FOUND) {
@@ -462,14 +481,14 @@ prepare(web_req *r)
         const char *extra[] = {allow, NULL};
         char text[300];
         snprintf(text, sizeof(text), "method %s not allowed on %s", m, p);
-        error_reply(r, 405, "method_not_allowed", NULL, text, extra);
+        web__req_error(r, 405, "method_not_allowed", text, extra);
         return false;
     }
     r->route = r->match.data;
     if ((r->route->flags & WEB_PUBLIC) == 0
         && (st = web__guard(s, mg_get_header(r->conn, "X-Internal-Token"), &code, &msg)) != 0) {
         const char *extra[] = {"Retry-After: 1", NULL};
-        error_reply(r, st, code, NULL, msg, st == 503 ? extra : NULL);
+        web__req_error(r, st, code, msg, st == 503 ? extra : NULL);
         return false;
     }
     st = read_body(r, (r->route->flags & (WEB_JSON_BODY | WEB_RAW_BODY)) != 0);
@@ -490,30 +509,56 @@ prepare(web_req *r)
             return false;
         }
         if (js_parse(r->body, r->body_len, &r->json, &err) != JS_OK) {
-            error_reply(r, 400, "invalid_json", NULL, err.message, NULL);
+            web__req_error(r, 400, "invalid_json", err.message, NULL);
             return false;
         }
     }
     return true;
 }
 
+void
+web__req_init(web_req *r, struct mg_connection *conn, web_server *s, bool upgrade)
+{
+    /* Not the whole struct: the added-headers buffer is only read up to
+     * added_len. */
+    memset(r, 0, offsetof(web_req, added));
+    r->conn = conn;
+    r->srv = s;
+    r->ri = mg_get_request_info(conn);
+    r->start_ns = util_mono_ns();
+    r->method = r->ri->request_method != NULL ? r->ri->request_method : "";
+    r->path = r->ri->local_uri != NULL ? r->ri->local_uri : "";
+    r->head = strcmp(r->method, "HEAD") == 0;
+    r->upgrade = upgrade;
+    /* An upgrade request has no body to read, and its connection is not
+     * reused for HTTP when it is refused. */
+    r->body_done = upgrade;
+    r->must_close = upgrade;
+    web__request_id(mg_get_header(conn, "X-Request-Id"), r->request_id);
+    log_set_request_id(r->request_id);
+}
+
+void
+web__req_end(web_req *r)
+{
+    if (r->ctx_release != NULL && r->ctx != NULL)
+        r->ctx_release(r->ctx);
+    r->ctx = NULL;
+    json_object_put(r->json);
+    r->json = NULL;
+    free(r->body);
+    r->body = NULL;
+    log_set_request_id(NULL);
+}
+
 int
 web__handle_request(struct mg_connection *conn, void *cbdata)
 {
     web_req r;
+    web_server *s = cbdata;
 
-    memset(&r, 0, sizeof(r));
-    r.conn = conn;
-    r.srv = cbdata;
-    __atomic_add_fetch(&r.srv->inflight, 1, __ATOMIC_ACQ_REL);
-    r.ri = mg_get_request_info(conn);
-    r.start_ns = util_mono_ns();
-    r.method = r.ri->request_method != NULL ? r.ri->request_method : "";
-    r.path = r.ri->local_uri != NULL ? r.ri->local_uri : "";
-    r.head = strcmp(r.method, "HEAD") == 0;
-    web__request_id(mg_get_header(conn, "X-Request-Id"), r.request_id);
-    log_set_request_id(r.request_id);
-
+    __atomic_add_fetch(&s->inflight, 1, __ATOMIC_ACQ_REL);
+    web__req_init(&r, conn, s, false);
     if (prepare(&r)) {
         int rc = r.route->handler(&r);
         if (!r.replied) {
@@ -522,138 +567,11 @@ web__handle_request(struct mg_connection *conn, void *cbdata)
             web_reply_error(&r, 500, "internal_error", "internal error");
         }
     }
-    web__account(r.srv, r.route != NULL && (r.route->flags & WEB_QUIET) != 0, r.method,
+    web__account(s, r.route != NULL && (r.route->flags & WEB_QUIET) != 0, r.method,
                  r.route != NULL ? r.route->pattern : "unmatched", r.path, r.status, r.start_ns,
                  r.bytes_out, r.ri->remote_addr);
-    json_object_put(r.json);
-    free(r.body);
-    log_set_request_id(NULL);
-    __atomic_sub_fetch(&r.srv->inflight, 1, __ATOMIC_ACQ_REL);
-    return r.status > 0 && r.status < 1000 ? r.status : 500;
-}
-
-/* ---- inside a handler ---- */
-
-const char *
-web_method(const web_req *r)
-{
-    return r->method;
-}
-
-const char *
-web_path(const web_req *r)
-{
-    return r->path;
-}
-
-const char *
-web_query_string(const web_req *r)
-{
-    return r->ri->query_string != NULL ? r->ri->query_string : "";
-}
-
-const char *
-web_route_pattern(const web_req *r)
-{
-    return r->route != NULL ? r->route->pattern : "unmatched";
-}
-
-const char *
-web_request_id(const web_req *r)
-{
-    return r->request_id;
-}
-
-const char *
-web_remote_addr(const web_req *r)
-{
-    return r->ri->remote_addr;
-}
-
-void *
-web_app(const web_req *r)
-{
-    return r->srv->app;
-}
-
-void *
-web_route_ud(const web_req *r)
-{
-    return r->route != NULL ? r->route->ud : NULL;
-}
-
-const char *
-web_param(const web_req *r, const char *name)
-{
-    return route_param(&r->match, name);
-}
-
-const char *
-web_header(const web_req *r, const char *name)
-{
-    return mg_get_header(r->conn, name);
-}
-
-void
-web_each_header(const web_req *r, void (*fn)(const char *name, const char *value, void *ud),
-                void *ud)
-{
-    for (int i = 0; i < r->ri->num_headers; i++)
-        fn(r->ri->http_headers[i].name, r->ri->http_headers[i].value, ud);
-}
-
-const char *
-web_query(const web_req *r, const char *name, char *buf, size_t cap)
-{
-    const char *q = r->ri->query_string;
-
-    /* mg_get_var: -1 absent, -2 does not fit; it decodes '+' as a space */
-    if (q == NULL || cap == 0 || mg_get_var(q, strlen(q), name, buf, cap) < 0)
-        return NULL;
-    return buf;
-}
-
-json_object *
-web_body_json(const web_req *r)
-{
-    return r->json;
-}
-
-const char *
-web_body(const web_req *r, size_t *len)
-{
-    *len = r->body_len;
-    return r->body_len > 0 ? r->body : NULL;
-}
-
-bool
-web_page(web_req *r, long *limit, long *offset)
-{
-    static const struct {
-        const char *name;
-        long def, min, max;
-    } params[] = {
-        {"limit", WEB_PAGE_DEFAULT, 1, WEB_PAGE_MAX},
-        {"offset", 0, 0, 10000000},
-    };
-    long *out[] = {limit, offset};
-    for (size_t i = 0; i < 2; i++) {
-        char buf[32];
-        *out[i] = params[i].def;
-        const char *v = web_query(r, params[i].name, buf, sizeof(buf));
-        if (v == NULL) {
-            char big[2048];
-            if (web_query(r, params[i].name, big, sizeof(big)) == NULL)
-                continue;
-        }
-        if (v == NULL || util_parse_long(v, params[i].min, params[i].max, out[i]) != 0) {
-            js_err err;
-            js_fail(&err, params[i].name,
-                    "query parameter '%s': must be an integer between %ld and %ld", params[i].name,
-                    params[i].min, params[i].max);
-            web_reply_invalid(r, &err);
-            return false;
-        }
-    }
-    return true;
+    int status = r.status > 0 && r.status < 1000 ? r.status : 500;
+    web__req_end(&r);
+    __atomic_sub_fetch(&s->inflight, 1, __ATOMIC_ACQ_REL);
+    return status;
 }

@@ -32,6 +32,9 @@ struct web_ws {
     route_match match;
     char request_id[WEB_REQUEST_ID_MAX + 1];
     void *data;
+    void *ctx; /* the before hook's web_set_ctx, moved from the upgrade request */
+    void (*ctx_release)(void *ctx);
+    unsigned peer_close; /* the client's close code (1005: none given), 0 before */
     int64_t start_ns;
     /* message reassembly, used by the connection's thread only */
     char *msg;
@@ -41,11 +44,21 @@ struct web_ws {
     web_ws *prev, *next; /* srv->ws_open, under srv->ws_mu */
 };
 
-enum { WS_NORMAL = 1000, WS_GOING_AWAY = 1001, WS_PROTOCOL = 1002, WS_TOO_BIG = 1009 };
+enum {
+    WS_NORMAL = 1000,
+    WS_GOING_AWAY = 1001,
+    WS_PROTOCOL = 1002,
+    WS_NO_STATUS = 1005,
+    WS_TOO_BIG = 1009
+};
+
+#define WS_MAX_CONTROL 125 /* payload bytes of a control frame */
 
 static void
 ws_free(web_ws *ws)
 {
+    if (ws->ctx != NULL && ws->ctx_release != NULL)
+        ws->ctx_release(ws->ctx);
     pthread_mutex_destroy(&ws->mu);
     pthread_cond_destroy(&ws->idle);
     free(ws->msg);
@@ -124,6 +137,29 @@ web_ws_close(web_ws *ws)
     (void)ws_send_close(ws, WS_NORMAL);
 }
 
+/* RFC 6455 section 7.4: the codes an endpoint may put in a close frame. */
+static bool
+ws_code_sendable(unsigned code)
+{
+    return (code >= 1000 && code <= 1003) || (code >= 1007 && code <= 1014)
+           || (code >= 3000 && code <= 4999);
+}
+
+void
+web_ws_close_with(web_ws *ws, unsigned code, const char *reason)
+{
+    char payload[WS_MAX_CONTROL];
+    size_t n = 2;
+
+    if (!ws_code_sendable(code))
+        code = WS_NORMAL;
+    payload[0] = (char)(code >> 8);
+    payload[1] = (char)(code & 0xff);
+    for (; reason != NULL && *reason != '\0' && n < sizeof(payload); reason++)
+        payload[n++] = (*reason >= 0x20 && *reason < 0x7f) ? *reason : '?';
+    (void)ws_write(ws, MG_WEBSOCKET_OPCODE_CONNECTION_CLOSE, payload, n);
+}
+
 void
 web__ws_close_all(web_server *s)
 {
@@ -152,17 +188,21 @@ ws_open_count(web_server *s)
     return n;
 }
 
-/* Decide on an upgrade request. Returns 0 to accept, or the refusal status
- * with code and message set; ws->match and ws->route are filled. */
+/* Decide on an upgrade request that passed the front checks (web_req.c).
+ * Returns 0 to accept, or the refusal status with code and message set;
+ * ws->match and ws->route are filled, and the hook's context moves to ws. */
 static int
-ws_admit(web_ws *ws, const struct mg_connection *conn, const char *path, const char **code,
-         const char **msg)
+ws_admit(web_ws *ws, web_req *r, const char **code, const char **msg)
 {
     int st;
-    bool found = route_find(ws->srv->ws_routes, "GET", path, &ws->match) == ROUTE_FOUND;
+    bool found = route_find(ws->srv->ws_routes, "GET", r->path, &ws->match) == ROUTE_FOUND;
 
+    ws->ctx = r->ctx;
+    ws->ctx_release = r->ctx_release;
+    r->ctx = NULL;
+    r->ctx_release = NULL;
     /* As for HTTP: without the token, nothing is learnt about the routes. */
-    st = web__guard(ws->srv, mg_get_header(conn, "X-Internal-Token"), code, msg);
+    st = web__guard(ws->srv, mg_get_header(r->conn, "X-Internal-Token"), code, msg);
     if (st == 401 || (found && st != 0))
         return st;
     if (!found) {
@@ -180,7 +220,7 @@ ws_admit(web_ws *ws, const struct mg_connection *conn, const char *path, const c
     }
     if (ws->route->on_connect == NULL)
         return 0;
-    ws->hconn = conn;
+    ws->hconn = r->conn;
     st = ws->route->on_connect(ws);
     ws->hconn = NULL;
     if (st == 0)
@@ -195,38 +235,29 @@ int
 web__ws_connect(const struct mg_connection *conn, void *cbdata)
 {
     web_server *s = cbdata;
-    const struct mg_request_info *ri = mg_get_request_info(conn);
-    const char *path = ri->local_uri != NULL ? ri->local_uri : "";
     const char *code = "internal_error", *msg = "internal error";
-    int64_t start = util_mono_ns();
     web_ws *ws = calloc(1, sizeof(*ws));
+    web_req r;
     int st = 500;
 
+    /* civetweb hands the connection over as const, but refusing with a
+     * status means writing the HTTP response on it before returning 1. */
+    web__req_init(&r, (struct mg_connection *)conn, s, true);
+    if (!web__req_front(&r))
+        goto refused;
     if (ws != NULL) {
         pthread_mutex_init(&ws->mu, NULL);
         pthread_cond_init(&ws->idle, NULL);
         ws->refs = 1;
         ws->srv = s;
-        ws->start_ns = start;
-        web__request_id(mg_get_header(conn, "X-Request-Id"), ws->request_id);
-        log_set_request_id(ws->request_id);
-        st = ws_admit(ws, conn, path, &code, &msg);
+        ws->start_ns = r.start_ns;
+        memcpy(ws->request_id, r.request_id, sizeof(ws->request_id));
+        st = ws_admit(ws, &r, &code, &msg);
     }
     if (st != 0) {
-        char rid[WEB_REQUEST_ID_MAX + 1];
-        web__request_id(NULL, rid);
-        /* civetweb hands the connection over as const, but refusing with a
-         * status means writing the HTTP response on it before returning 1. */
-        size_t n =
-            web__raw_error((struct mg_connection *)conn, st, code, msg,
-                           ws != NULL ? ws->request_id : rid, st == 503 ? "Retry-After: 1" : NULL);
-        web__account(s, false, ri->request_method,
-                     ws != NULL && ws->route != NULL ? ws->route->pattern : "unmatched", path, st,
-                     start, n, ri->remote_addr);
-        if (ws != NULL)
-            ws_free(ws);
-        log_set_request_id(NULL);
-        return 1;
+        const char *extra[] = {"Retry-After: 1", NULL};
+        web__req_error(&r, st, code, msg, st == 503 ? extra : NULL);
+        goto refused;
     }
     mg_set_user_connection_data(conn, ws);
     pthread_mutex_lock(&s->ws_mu);
@@ -235,10 +266,20 @@ web__ws_connect(const struct mg_connection *conn, void *cbdata)
         s->ws_open->prev = ws;
     s->ws_open = ws;
     pthread_mutex_unlock(&s->ws_mu);
-    web__account(s, false, ri->request_method, ws->route->pattern, path, 101, start, 0,
-                 ri->remote_addr);
-    log_set_request_id(NULL);
+    web__account(s, false, r.method, ws->route->pattern, r.path, 101, r.start_ns, 0,
+                 r.ri->remote_addr);
+    web__req_end(&r);
     return 0;
+refused:
+    web__account(s, false, r.method,
+                 ws != NULL && ws->route != NULL ? ws->route->pattern : "unmatched", r.path,
+                 r.status, r.start_ns, r.bytes_out, r.ri->remote_addr);
+    if (ws != NULL && ws->srv != NULL)
+        ws_free(ws);
+    else
+        free(ws);
+    web__req_end(&r);
+    return 1;
 }
 
 void
@@ -322,6 +363,8 @@ web__ws_data(struct mg_connection *conn, int bits, char *data, size_t len, void 
         keep = ws_frame(ws, op, (bits & 0x80) != 0, data, len);
         break;
     case MG_WEBSOCKET_OPCODE_CONNECTION_CLOSE:
+        ws->peer_close = len >= 2 ? ((unsigned)(unsigned char)data[0] << 8) | (unsigned char)data[1]
+                                  : WS_NO_STATUS;
         /* answer the client's close (echoing its code) unless we sent one */
         if (len >= 2)
             (void)ws_send_close(ws,
@@ -440,4 +483,16 @@ void *
 web_ws_data(const web_ws *ws)
 {
     return ws->data;
+}
+
+unsigned
+web_ws_peer_close_code(const web_ws *ws)
+{
+    return ws->peer_close;
+}
+
+void *
+web_ws_ctx(const web_ws *ws)
+{
+    return ws->ctx;
 }
