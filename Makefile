@@ -52,10 +52,39 @@ TESTLIB_SRC := $(wildcard tests/unit/support/*.c)
 TESTLIB_OBJ := $(TESTLIB_SRC:%.c=$(B)/obj/%.o)
 .SECONDARY: $(TESTLIB_OBJ)
 
-.PHONY: all run test unit unit-bins e2e logs fmt lint bench bench-jobs clean deps
+.PHONY: all run test unit unit-bins e2e logs fmt lint bench bench-jobs bench-gateway clean deps \
+        swagger-ui
 .DEFAULT_GOAL := all
 
-all: $(BINS) $(FAKE_BINS)
+# DOCS_UI= leaves Swagger UI out (the Docker build fetches it in its own stage).
+DOCS_UI ?= swagger-ui
+all: $(BINS) $(FAKE_BINS) $(DOCS_UI)
+
+# Swagger UI for the gateway's /docs: the npm package swagger-ui-dist at a
+# pinned version, fetched with `npm pack` (no install scripts, no
+# dependencies), checked against its SHA-512 and unpacked into build/swagger-ui
+# (DOCS_DIR's default), shared by every build. Without npm or its registry the
+# build goes on, says so, and /docs answers 503; `make swagger-ui` tries again.
+SWAGGER_UI_VERSION := 5.35.0
+SWAGGER_UI_SHA512  := 534eaba4cb56f55dd73c638179a993512af4674f63317e0826e00da44fc465b021c341bc0a0c2bcd4e18997927fe1d3008336c5dd19aad334d1c2dec53cc9551
+SWAGGER_UI         := build/swagger-ui
+SWAGGER_UI_TGZ     := swagger-ui-dist-$(SWAGGER_UI_VERSION).tgz
+
+swagger-ui:
+	@[ -f $(SWAGGER_UI)/.$(SWAGGER_UI_TGZ) ] || { \
+	  mkdir -p build && tmp=$$(mktemp -d build/.swagger-ui-XXXXXX) && \
+	  if npm pack --silent --fetch-retries=1 --pack-destination "$$tmp" \
+	       swagger-ui-dist@$(SWAGGER_UI_VERSION) >/dev/null 2>&1 \
+	     && echo "$(SWAGGER_UI_SHA512)  $$tmp/$(SWAGGER_UI_TGZ)" | sha512sum -c --quiet - \
+	     && mkdir "$$tmp/pkg" \
+	     && tar -xzf "$$tmp/$(SWAGGER_UI_TGZ)" -C "$$tmp/pkg" --strip-components=1 --no-same-owner \
+	     && touch "$$tmp/pkg/.$(SWAGGER_UI_TGZ)"; then \
+	    rm -rf $(SWAGGER_UI) && mv "$$tmp/pkg" $(SWAGGER_UI) \
+	      && echo "swagger-ui: swagger-ui-dist $(SWAGGER_UI_VERSION) is in $(SWAGGER_UI)"; \
+	  else \
+	    echo "swagger-ui: could not fetch swagger-ui-dist@$(SWAGGER_UI_VERSION) with npm;" \
+	      "the gateway's /docs answers 503 until 'make swagger-ui' succeeds" >&2; \
+	  fi; rm -rf "$$tmp"; }
 
 $(B)/obj/%.o: %.c
 	@mkdir -p $(@D)
@@ -135,6 +164,12 @@ bench:
 bench-jobs:
 	@$(MAKE) --no-print-directory BUILD=release all
 	@BRAIN_BUILD=build/release $(PYTHON) -B tests/bench/jobs.py
+
+# The gateway against nginx in front of the same upstream (tests/bench/gateway.py).
+BENCH_BUILD ?= release
+bench-gateway:
+	@$(MAKE) --no-print-directory BUILD=$(BENCH_BUILD) all
+	@BRAIN_BUILD=build/$(BENCH_BUILD) $(PYTHON) -B tests/bench/gateway.py
 
 fmt:
 	clang-format -i $$(git ls-files '*.c' '*.h')

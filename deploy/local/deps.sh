@@ -23,6 +23,7 @@ PACKAGES=(
     python3-requests
     python3-websockets
     curl
+    prometheus # promtool: the e2e tests check every /metrics with it
 )
 
 installed() {

@@ -8,6 +8,8 @@
 
 #include <curl/curl.h>
 
+#include "breaker.h"
+#include "gate.h"
 #include "log.h"
 #include "util.h"
 
@@ -23,16 +25,27 @@
 #define PROXY_MAX_IDLE_S     1L
 #define PROXY_MAX_IDLE_CONNS 64L
 
+/* A retry needs at least this much of UPSTREAM_TIMEOUT_MS left. */
+#define PROXY_MIN_RETRY_MS 50L
+
 static proxy_config proxy_cfg;
 static char proxy_token[512];
 static pthread_key_t proxy_curl_key;
-/* One connection cache for every worker thread: the number of open upstream
- * connections follows the number of requests in flight, not the number of
- * gateway threads that ever talked to an upstream. */
-static CURLSH *proxy_share;
-static pthread_mutex_t proxy_share_locks[CURL_LOCK_DATA_LAST];
+/* A few connection caches shared by the worker threads (each thread keeps to
+ * one): the number of open upstream connections follows the number of
+ * requests in flight, not the number of gateway threads that ever talked to
+ * an upstream, while the threads wait PROXY_NSHARES times less on a cache's
+ * lock (curl takes it several times per transfer). */
+#define PROXY_NSHARES 4
+typedef struct proxy_share {
+    CURLSH *sh;
+    pthread_mutex_t locks[CURL_LOCK_DATA_LAST];
+} proxy_share;
+static proxy_share proxy_shares[PROXY_NSHARES];
+static unsigned proxy_next_share;
 static metrics_family *proxy_requests;
 static metrics_family *proxy_duration;
+static metrics_family *proxy_retries;
 
 /* Headers a proxy never forwards (hop-by-hop, or set by the gateway itself). */
 static const char *const proxy_drop_request[] = {
@@ -52,6 +65,13 @@ static const char *const proxy_drop_request[] = {
     "x-forwarded-for",
     "x-forwarded-proto",
     "x-forwarded-host",
+    /* Who the caller is, as the gate found it, replaces what it claims; its
+     * credential stays at the gateway (services trust the identity headers). */
+    "x-user-id",
+    "x-user-role",
+    "x-auth-kind",
+    "authorization",
+    "x-api-key",
     NULL,
 };
 static const char *const proxy_drop_response[] = {
@@ -78,32 +98,43 @@ proxy_curl_free(void *h)
 static void
 proxy_share_lock(CURL *h, curl_lock_data data, curl_lock_access access, void *ud)
 {
+    proxy_share *sh = ud;
     (void)h;
     (void)access;
-    (void)ud;
-    pthread_mutex_lock(&proxy_share_locks[data]);
+    pthread_mutex_lock(&sh->locks[data]);
 }
 
 static void
 proxy_share_unlock(CURL *h, curl_lock_data data, void *ud)
 {
+    proxy_share *sh = ud;
     (void)h;
-    (void)ud;
-    pthread_mutex_unlock(&proxy_share_locks[data]);
+    pthread_mutex_unlock(&sh->locks[data]);
 }
 
 static int
 proxy_share_init(void)
 {
-    for (size_t i = 0; i < CURL_LOCK_DATA_LAST; i++)
-        pthread_mutex_init(&proxy_share_locks[i], NULL);
-    proxy_share = curl_share_init();
-    if (proxy_share == NULL
-        || curl_share_setopt(proxy_share, CURLSHOPT_LOCKFUNC, proxy_share_lock) != CURLSHE_OK
-        || curl_share_setopt(proxy_share, CURLSHOPT_UNLOCKFUNC, proxy_share_unlock) != CURLSHE_OK
-        || curl_share_setopt(proxy_share, CURLSHOPT_SHARE, CURL_LOCK_DATA_CONNECT) != CURLSHE_OK
-        || curl_share_setopt(proxy_share, CURLSHOPT_SHARE, CURL_LOCK_DATA_DNS) != CURLSHE_OK)
-        return -1;
+    pthread_mutexattr_t attr;
+    pthread_mutexattr_init(&attr);
+    /* Held for a few instructions: spin a little before sleeping. */
+    pthread_mutexattr_settype(&attr, PTHREAD_MUTEX_ADAPTIVE_NP);
+    for (size_t n = 0; n < PROXY_NSHARES; n++) {
+        proxy_share *sh = &proxy_shares[n];
+        for (size_t i = 0; i < CURL_LOCK_DATA_LAST; i++)
+            pthread_mutex_init(&sh->locks[i], &attr);
+        sh->sh = curl_share_init();
+        if (sh->sh == NULL
+            || curl_share_setopt(sh->sh, CURLSHOPT_LOCKFUNC, proxy_share_lock) != CURLSHE_OK
+            || curl_share_setopt(sh->sh, CURLSHOPT_UNLOCKFUNC, proxy_share_unlock) != CURLSHE_OK
+            || curl_share_setopt(sh->sh, CURLSHOPT_USERDATA, sh) != CURLSHE_OK
+            || curl_share_setopt(sh->sh, CURLSHOPT_SHARE, CURL_LOCK_DATA_CONNECT) != CURLSHE_OK
+            || curl_share_setopt(sh->sh, CURLSHOPT_SHARE, CURL_LOCK_DATA_DNS) != CURLSHE_OK) {
+            pthread_mutexattr_destroy(&attr);
+            return -1;
+        }
+    }
+    pthread_mutexattr_destroy(&attr);
     return 0;
 }
 
@@ -131,6 +162,10 @@ proxy_init(const proxy_config *pc, metrics_registry *reg)
         proxy_duration =
             metrics_histogram(reg, "gateway_upstream_duration_seconds",
                               "Time each upstream took to answer.", labels, 1, NULL, 0);
+        proxy_retries = metrics_counter(reg, "gateway_upstream_retries_total",
+                                        "GET and HEAD requests sent a second time after the "
+                                        "first attempt could not connect.",
+                                        labels, 1);
     }
     return 0;
 }
@@ -140,13 +175,16 @@ proxy_init(const proxy_config *pc, metrics_registry *reg)
 void
 proxy_cleanup(void)
 {
-    curl_share_cleanup(proxy_share);
-    proxy_share = NULL;
+    for (size_t n = 0; n < PROXY_NSHARES; n++) {
+        curl_share_cleanup(proxy_shares[n].sh);
+        proxy_shares[n].sh = NULL;
+    }
     curl_global_cleanup();
 }
 
-/* The calling thread's curl handle, reset for a new transfer. Its connection
- * cache survives curl_easy_reset, which is what keeps upstreams warm. */
+/* The calling thread's curl handle, reset for a new transfer. Its shared
+ * connection cache survives curl_easy_reset, which is what keeps upstreams
+ * warm; it is attached once (attaching takes the cache's lock twice). */
 static CURL *
 proxy_handle_for_thread(void)
 {
@@ -157,11 +195,12 @@ proxy_handle_for_thread(void)
             curl_easy_cleanup(h);
             return NULL;
         }
+        unsigned n = __atomic_fetch_add(&proxy_next_share, 1, __ATOMIC_RELAXED) % PROXY_NSHARES;
+        curl_easy_setopt(h, CURLOPT_SHARE, proxy_shares[n].sh);
     } else {
         curl_easy_reset(h);
     }
     curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(h, CURLOPT_SHARE, proxy_share);
     curl_easy_setopt(h, CURLOPT_MAXAGE_CONN, PROXY_MAX_IDLE_S);
     /* The size of the shared cache: idle connections beyond it are closed. */
     curl_easy_setopt(h, CURLOPT_MAXCONNECTS, PROXY_MAX_IDLE_CONNS);
@@ -314,6 +353,12 @@ proxy_request_headers(web_req *r)
     if (c.host[0] != '\0')
         proxy_append(&c, "X-Forwarded-Host", c.host);
     proxy_append(&c, "X-Request-Id", web_request_id(r));
+    const auth_identity *id = gate_identity(r);
+    if (id->kind != AUTH_KIND_NONE) {
+        proxy_append(&c, "X-User-Id", id->id);
+        proxy_append(&c, "X-User-Role", auth_role_name(id->role));
+        proxy_append(&c, "X-Auth-Kind", id->kind == AUTH_KIND_API_KEY ? "api_key" : "user");
+    }
     if (proxy_token[0] != '\0')
         proxy_append(&c, "X-Internal-Token", proxy_token);
     /* No "Expect: 100-continue" round trip: the body is already here. */
@@ -362,6 +407,124 @@ proxy_observe(const upstream *u, int status, double seconds)
         metrics_observe(proxy_duration, lv, seconds);
 }
 
+/* The circuit is open: 503 at once, in the error shape, with Retry-After. */
+static int
+proxy_reply_open(web_req *r, const upstream *u, long wait_ms)
+{
+    char retry[24];
+    long secs = wait_ms > 0 ? (wait_ms + 999) / 1000 : 1;
+    snprintf(retry, sizeof(retry), "%ld", secs);
+    web_add_header(r, "Retry-After", retry);
+    return web_reply_error(r, 503, "unavailable",
+                           "%s is unavailable: it failed repeatedly, retry in %ld s", u->service,
+                           secs);
+}
+
+/* Did the exchange fail before anything was sent (no connection)? */
+static bool
+proxy_connect_failed(CURL *h, CURLcode cc)
+{
+    if (cc == CURLE_COULDNT_CONNECT || cc == CURLE_COULDNT_RESOLVE_HOST)
+        return true;
+    curl_off_t sent_at = 0;
+    curl_easy_getinfo(h, CURLINFO_PRETRANSFER_TIME_T, &sent_at);
+    return cc == CURLE_OPERATION_TIMEDOUT && sent_at == 0;
+}
+
+typedef struct proxy_exchange {
+    proxy_buf body;
+    proxy_headers hdrs;
+    CURLcode cc;
+    bool connect_failed; /* cc is a failure to connect: nothing was sent */
+    double secs;
+} proxy_exchange;
+
+/* Run the prepared transfer. A GET or HEAD that could not connect is tried
+ * once more within what is left of the timeout: it cannot have reached the
+ * upstream, and repeating it has no effect anyway. A body-carrying method is
+ * never repeated (issue 4), even if nothing was sent: one rule, no guessing. */
+static void
+proxy_perform(CURL *h, const upstream *u, bool idempotent, proxy_exchange *x)
+{
+    int64_t t0 = util_mono_ns();
+    x->cc = curl_easy_perform(h);
+    x->connect_failed = x->cc != CURLE_OK && proxy_connect_failed(h, x->cc);
+    long left_ms = proxy_cfg.timeout_ms - (long)((util_mono_ns() - t0) / 1000000);
+    if (x->connect_failed && idempotent && left_ms >= PROXY_MIN_RETRY_MS) {
+        log_msg(LOGL_INFO,
+                LOG_FIELDS(LF_STR("upstream", u->service),
+                           LF_STR("curl_error", curl_easy_strerror(x->cc))),
+                "upstream connect failed, retrying once");
+        const char *lv[] = {u->service};
+        metrics_inc(proxy_retries, lv, 1);
+        x->body.len = 0;
+        x->body.overflow = false;
+        proxy_headers_clear(&x->hdrs);
+        curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, left_ms);
+        curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS,
+                         left_ms < proxy_cfg.connect_timeout_ms ? left_ms
+                                                                : proxy_cfg.connect_timeout_ms);
+        x->cc = curl_easy_perform(h);
+        x->connect_failed = x->cc != CURLE_OK && proxy_connect_failed(h, x->cc);
+    }
+    x->secs = (double)(util_mono_ns() - t0) / 1e9;
+}
+
+/* A transfer that ended without a complete answer: 502 or 504, naming the
+ * upstream, never its address. */
+static int
+proxy_reply_failed(web_req *r, const upstream *u, const proxy_exchange *x)
+{
+    /* A timeout before the request went out is an unreachable upstream
+     * (502), not a slow one (504). */
+    bool timeout = x->cc == CURLE_OPERATION_TIMEDOUT && !x->connect_failed;
+    int status = timeout ? 504 : 502;
+    log_msg(LOGL_WARN,
+            LOG_FIELDS(LF_STR("upstream", u->service),
+                       LF_STR("curl_error", curl_easy_strerror(x->cc)),
+                       LF_DOUBLE("duration_ms", x->secs * 1e3)),
+            "upstream request failed");
+    proxy_observe(u, status, x->secs);
+    if (timeout)
+        return web_reply_error(r, 504, "gateway_timeout", "%s did not answer within %ld ms",
+                               u->service, proxy_cfg.timeout_ms);
+    if (x->body.overflow)
+        return web_reply_error(r, 502, "bad_gateway", "%s sent an answer larger than %u bytes",
+                               u->service, PROXY_MAX_RESPONSE);
+    if (x->connect_failed)
+        return web_reply_error(r, 502, "bad_gateway", "%s is unreachable", u->service);
+    return web_reply_error(r, 502, "bad_gateway", "%s did not send a complete answer", u->service);
+}
+
+/* Prepare h for the client's request on url with headers. */
+static void
+proxy_setup(CURL *h, web_req *r, const char *url, struct curl_slist *headers, proxy_exchange *x)
+{
+    const char *method = web_method(r);
+    size_t blen = 0;
+    const char *b = web_body(r, &blen);
+    curl_easy_setopt(h, CURLOPT_URL, url);
+    curl_easy_setopt(h, CURLOPT_HTTPHEADER, headers);
+    curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, proxy_cfg.timeout_ms);
+    curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, proxy_cfg.connect_timeout_ms);
+    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, proxy_on_body);
+    curl_easy_setopt(h, CURLOPT_WRITEDATA, &x->body);
+    curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, proxy_on_header);
+    curl_easy_setopt(h, CURLOPT_HEADERDATA, &x->hdrs);
+    if (strcmp(method, "HEAD") == 0) {
+        curl_easy_setopt(h, CURLOPT_NOBODY, 1L);
+    } else if (strcmp(method, "GET") == 0 && blen == 0) {
+        curl_easy_setopt(h, CURLOPT_HTTPGET, 1L);
+    } else {
+        if (blen > 0 || strcmp(method, "POST") == 0 || strcmp(method, "PUT") == 0
+            || strcmp(method, "PATCH") == 0) {
+            curl_easy_setopt(h, CURLOPT_POSTFIELDS, b ? b : "");
+            curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)blen);
+        }
+        curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, method);
+    }
+}
+
 int
 proxy_handle(web_req *r)
 {
@@ -372,9 +535,8 @@ proxy_handle(web_req *r)
         return web_reply_error(r, 404, "not_found", "no route for %s %s", web_method(r),
                                web_path(r));
 
-    int rc = -1, status = 502;
-    proxy_buf body = {0};
-    proxy_headers hdrs = {.n = 0};
+    int rc = -1;
+    proxy_exchange x = {.hdrs = {.n = 0}};
     struct curl_slist *req_headers = NULL;
     char url[PROXY_MAX_URL];
     size_t ulen = util_strlcpy(url, u->base, sizeof(url));
@@ -392,77 +554,49 @@ proxy_handle(web_req *r)
         rc = web_reply_error(r, 500, "internal_error", "out of memory");
         goto out;
     }
-    const char *method = web_method(r);
-    size_t blen = 0;
-    const char *b = web_body(r, &blen);
-    curl_easy_setopt(h, CURLOPT_URL, url);
-    curl_easy_setopt(h, CURLOPT_HTTPHEADER, req_headers);
-    curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, proxy_cfg.timeout_ms);
-    curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, proxy_cfg.connect_timeout_ms);
-    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, proxy_on_body);
-    curl_easy_setopt(h, CURLOPT_WRITEDATA, &body);
-    curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, proxy_on_header);
-    curl_easy_setopt(h, CURLOPT_HEADERDATA, &hdrs);
-    if (strcmp(method, "HEAD") == 0) {
-        curl_easy_setopt(h, CURLOPT_NOBODY, 1L);
-    } else if (strcmp(method, "GET") == 0 && blen == 0) {
-        curl_easy_setopt(h, CURLOPT_HTTPGET, 1L);
-    } else {
-        if (blen > 0 || strcmp(method, "POST") == 0 || strcmp(method, "PUT") == 0
-            || strcmp(method, "PATCH") == 0) {
-            curl_easy_setopt(h, CURLOPT_POSTFIELDS, b ? b : "");
-            curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)blen);
-        }
-        curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, method);
+    breaker *br = breaker_for(u->service);
+    long wait_ms = 0;
+    breaker_verdict bv = breaker_acquire(br, &wait_ms);
+    if (bv == BREAKER_REJECT) {
+        rc = proxy_reply_open(r, u, wait_ms);
+        goto out;
     }
-
-    int64_t t0 = util_mono_ns();
-    CURLcode cc = curl_easy_perform(h);
-    double secs = (double)(util_mono_ns() - t0) / 1e9;
-    curl_off_t sent_at = 0;
-    curl_easy_getinfo(h, CURLINFO_PRETRANSFER_TIME_T, &sent_at);
-    if (cc != CURLE_OK) {
-        /* A timeout before the request went out is an unreachable upstream
-         * (502), not a slow one (504). */
-        bool timeout = cc == CURLE_OPERATION_TIMEDOUT && sent_at > 0;
-        status = timeout ? 504 : 502;
-        log_msg(LOGL_WARN,
-                LOG_FIELDS(LF_STR("upstream", u->service),
-                           LF_STR("curl_error", curl_easy_strerror(cc)),
-                           LF_DOUBLE("duration_ms", secs * 1e3)),
-                "upstream request failed");
-        proxy_observe(u, status, secs);
-        if (timeout)
-            rc = web_reply_error(r, 504, "gateway_timeout", "%s did not answer within %ld ms",
-                                 u->service, proxy_cfg.timeout_ms);
-        else if (body.overflow)
-            rc = web_reply_error(r, 502, "bad_gateway", "%s sent an answer larger than %u bytes",
-                                 u->service, PROXY_MAX_RESPONSE);
-        else
-            rc = web_reply_error(r, 502, "bad_gateway", "%s is unavailable", u->service);
+    proxy_setup(h, r, url, req_headers, &x);
+    const char *method = web_method(r);
+    proxy_perform(h, u, strcmp(method, "GET") == 0 || strcmp(method, "HEAD") == 0, &x);
+    if (x.cc != CURLE_OK) {
+        /* An answer too large to relay still shows a working upstream. */
+        breaker_report(br, bv, x.body.overflow);
+        rc = proxy_reply_failed(r, u, &x);
         goto out;
     }
     long code = 0;
     char *ctype = NULL;
     curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &code);
     curl_easy_getinfo(h, CURLINFO_CONTENT_TYPE, &ctype);
-    status = (int)code;
+    int status = (int)code;
     /* Only an answer the gateway can relay faithfully is relayed. */
     if (status < 200 || status > 599 || (ctype != NULL && strlen(ctype) > PROXY_MAX_CTYPE)) {
+        breaker_report(br, bv, false);
         log_msg(LOGL_WARN,
                 LOG_FIELDS(LF_STR("upstream", u->service), LF_INT("upstream_status", status)),
                 "upstream sent an answer that cannot be relayed");
-        proxy_observe(u, 502, secs);
+        proxy_observe(u, 502, x.secs);
         rc = web_reply_error(r, 502, "bad_gateway", "%s sent an invalid answer", u->service);
         goto out;
     }
-    proxy_observe(u, status, secs);
-    rc = web_reply(r, status, ctype ? ctype : "application/json", body.data ? body.data : "",
-                   body.len, (const char *const *)hdrs.lines);
+    /* Any answer shows a reachable upstream, whatever its status: a service
+     * answers 502/503 itself about one of its own dependencies (GET
+     * /api/automation/sessions while svc-toast is away), and that must not
+     * cut off its other routes (README "Resilience"). */
+    breaker_report(br, bv, true);
+    proxy_observe(u, status, x.secs);
+    rc = web_reply(r, status, ctype ? ctype : "application/json", x.body.data ? x.body.data : "",
+                   x.body.len, (const char *const *)x.hdrs.lines);
 out:
     curl_slist_free_all(req_headers);
-    proxy_headers_clear(&hdrs);
-    free(body.data);
+    proxy_headers_clear(&x.hdrs);
+    free(x.body.data);
     return rc;
 }
 

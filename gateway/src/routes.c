@@ -2,6 +2,7 @@
  * common/health; everything under a service's prefix is proxied to it. */
 #include "routes.h"
 
+#include "docs.h"
 #include "proxy.h"
 #include "upstream.h"
 
@@ -16,5 +17,8 @@ const web_route gateway_routes[] = {
     {"*", "/api/embedding/*", proxy_handle, PROXIED, &upstreams[UP_EMBEDDING]},
     {"*", "/api/admin/*", proxy_handle, PROXIED, &upstreams[UP_EMBEDDING_ADMIN]},
     {"*", "/api/v1/sync/*", proxy_handle, PROXIED, &upstreams[UP_SYNC]},
+    {"GET", "/openapi.json", docs_handle_openapi, WEB_PUBLIC, NULL},
+    {"GET", "/docs", docs_handle_ui, WEB_PUBLIC, NULL},
+    {"GET", "/docs/*", docs_handle_ui, WEB_PUBLIC, NULL},
 };
 const size_t gateway_nroutes = sizeof(gateway_routes) / sizeof(gateway_routes[0]);

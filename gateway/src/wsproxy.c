@@ -20,6 +20,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "gate.h"
 #include "log.h"
 #include "upstream.h"
 #include "util.h"
@@ -32,6 +33,8 @@
 #define WSP_MAX_MESSAGE   (64 * 1024) /* the web layer's cap, both ways */
 #define WSP_CLOSE_WAIT_MS 1000        /* after our close frame, for the upstream's */
 #define WSP_MAX_PATH      4096
+#define WSP_CLOSE_ERROR   1011 /* RFC 6455: the server met an unexpected condition */
+#define WSP_MAX_REASON    123  /* bytes of a close frame's reason */
 
 typedef struct wsp_target {
     const char *pattern;
@@ -54,7 +57,8 @@ static const char *const wsp_closer_names[] = {"", "client", "upstream", "gatewa
 typedef struct wsp_conn {
     const wsp_target *target;
     web_ws *ws;
-    wsc_conn *up;
+    wsc_conn *up; /* NULL: the upstream could not be opened (failed says why) */
+    char failed[WSP_MAX_REASON + 1];
     int wake; /* eventfd: on_close tells the relay thread the client is gone */
     pthread_t relay;
     bool relay_started;
@@ -71,7 +75,9 @@ typedef struct wsp_conn {
 static struct {
     long timeout_ms, connect_timeout_ms;
     char token[512];
-    metrics_family *connections, *messages;
+    int max_open; /* proxied connections at most */
+    int open;     /* atomic: proxied connections (and reservations) now */
+    metrics_family *connections, *messages, *all_connections;
 } wsp;
 
 /* ---- bookkeeping ---- */
@@ -102,6 +108,7 @@ wsp_gauge(const wsp_target *t, double delta)
 {
     const char *lv[] = {upstreams[t->up].service};
     metrics_add(wsp.connections, lv, delta);
+    metrics_add(wsp.all_connections, NULL, delta);
 }
 
 /* ---- the upstream handshake ---- */
@@ -165,36 +172,93 @@ wsp_upstream_path(const web_ws *ws, const char *pattern, char *out, size_t cap)
     return len > 0 ? 0 : -1;
 }
 
-/* The status refusing the client when the upstream handshake failed. */
+/* The status refusing the client when the upstream handshake failed: the
+ * upstream's own 4xx, 500 when out of memory; 0 for the failures that accept
+ * the client and close it with 1011 (why, into reason). */
 static int
-wsp_refusal(int rc, int upstream_status)
+wsp_refusal(int rc, int upstream_status, const char *service, char *reason, size_t cap)
 {
-    switch (rc) {
-    case WSC_ERR_REFUSED:
-        return upstream_status >= 400 && upstream_status <= 499 ? upstream_status : 502;
-    case WSC_ERR_TIMEOUT:
-        return 504;
-    case WSC_ERR_NOMEM:
+    if (rc == WSC_ERR_REFUSED && upstream_status >= 400 && upstream_status <= 499)
+        return upstream_status;
+    if (rc == WSC_ERR_NOMEM)
         return 500;
-    default:
-        return 502;
+    if (rc == WSC_ERR_TIMEOUT)
+        snprintf(reason, cap, "%s did not answer in time", service);
+    else if (rc == WSC_ERR_REFUSED)
+        snprintf(reason, cap, "%s refused the WebSocket (%d)", service, upstream_status);
+    else if (rc == WSC_ERR_CONNECT)
+        snprintf(reason, cap, "%s is unreachable", service);
+    else
+        snprintf(reason, cap, "%s did not open a WebSocket", service);
+    return 0;
+}
+
+/* The headers of the upstream handshake: only what the gateway vouches for,
+ * nothing of the client's. */
+typedef struct wsp_headers {
+    char rid[200], token[600], fwd_host[300], fwd_for[700], user[80], role[40], kind[40];
+    const char *list[10];
+} wsp_headers;
+
+static void
+wsp_build_headers(web_ws *ws, const wsp_conn *c, wsp_headers *h)
+{
+    const char *host = web_ws_header(ws, "Host");
+    const auth_identity *who = gate_ws_identity(ws);
+    size_t n = 0;
+
+    snprintf(h->rid, sizeof(h->rid), "X-Request-Id: %s", c->request_id);
+    h->list[n++] = h->rid;
+    h->list[n++] = "X-Forwarded-Proto: http";
+    /* The forwarding chain, as the HTTP proxy builds it: the client's own
+     * chain (when well formed) and then the address the gateway saw. */
+    const char *chain = web_ws_header(ws, "X-Forwarded-For");
+    if (chain != NULL && strlen(chain) < 512 && strpbrk(chain, "\r\n") == NULL)
+        snprintf(h->fwd_for, sizeof(h->fwd_for), "X-Forwarded-For: %s, %s", chain,
+                 web_ws_remote_addr(ws));
+    else
+        snprintf(h->fwd_for, sizeof(h->fwd_for), "X-Forwarded-For: %s", web_ws_remote_addr(ws));
+    h->list[n++] = h->fwd_for;
+    if (host != NULL && strlen(host) < 256 && strpbrk(host, "\r\n") == NULL) {
+        snprintf(h->fwd_host, sizeof(h->fwd_host), "X-Forwarded-Host: %s", host);
+        h->list[n++] = h->fwd_host;
     }
+    /* Who is calling, as the gate found it on the upgrade request. */
+    if (who->kind != AUTH_KIND_NONE) {
+        snprintf(h->user, sizeof(h->user), "X-User-Id: %s", who->id);
+        snprintf(h->role, sizeof(h->role), "X-User-Role: %s", auth_role_name(who->role));
+        snprintf(h->kind, sizeof(h->kind), "X-Auth-Kind: %s",
+                 who->kind == AUTH_KIND_API_KEY ? "api_key" : "user");
+        h->list[n++] = h->user;
+        h->list[n++] = h->role;
+        h->list[n++] = h->kind;
+    }
+    if (wsp.token[0] != '\0') {
+        snprintf(h->token, sizeof(h->token), "X-Internal-Token: %s", wsp.token);
+        h->list[n++] = h->token;
+    }
+    h->list[n] = NULL;
 }
 
 static int
 wsp_connect(web_ws *ws, const wsp_target *t)
 {
     const upstream *u = &upstreams[t->up];
-    const char *host = web_ws_header(ws, "Host");
-    char rid[200], token[600], fwd_host[300], fwd_for[700];
-    const char *hdrs[6];
-    size_t nh = 0;
+    wsp_headers h;
     wsc_conn *up = NULL;
-    wsp_conn *c = calloc(1, sizeof(*c));
-    int status = 0, rc, st = 500;
+    wsp_conn *c = NULL;
+    int status = 0, rc, st = 503;
 
-    if (c == NULL)
-        return 500;
+    /* A place first, so a client over the cap costs no upstream connection;
+     * on_close gives it back (or the refusal below). */
+    if (__atomic_add_fetch(&wsp.open, 1, __ATOMIC_ACQ_REL) > wsp.max_open) {
+        log_warn("WS_MAX_CONNECTIONS (%d) proxied WebSockets open: refusing another", wsp.max_open);
+        goto out;
+    }
+    st = 500;
+    if ((c = calloc(1, sizeof(*c))) == NULL)
+        goto out;
+    pthread_mutex_init(&c->mu, NULL);
     c->target = t;
     c->wake = -1;
     c->start_ns = util_mono_ns();
@@ -203,54 +267,36 @@ wsp_connect(web_ws *ws, const wsp_target *t)
         log_warn("cannot build the upstream path of %s", t->pattern);
         goto out;
     }
-    /* Nothing of the client's headers goes upstream: only what the gateway
-     * vouches for (the forwarding chain, as the HTTP proxy sends it). */
-    snprintf(rid, sizeof(rid), "X-Request-Id: %s", c->request_id);
-    hdrs[nh++] = rid;
-    hdrs[nh++] = "X-Forwarded-Proto: http";
-    /* The forwarding chain, as the HTTP proxy builds it: the client's own
-     * chain (when well formed) and then the address the gateway saw. */
-    const char *chain = web_ws_header(ws, "X-Forwarded-For");
-    if (chain != NULL && strlen(chain) < 512 && strpbrk(chain, "\r\n") == NULL)
-        snprintf(fwd_for, sizeof(fwd_for), "X-Forwarded-For: %s, %s", chain,
-                 web_ws_remote_addr(ws));
-    else
-        snprintf(fwd_for, sizeof(fwd_for), "X-Forwarded-For: %s", web_ws_remote_addr(ws));
-    hdrs[nh++] = fwd_for;
-    if (host != NULL && strlen(host) < 256 && strpbrk(host, "\r\n") == NULL) {
-        snprintf(fwd_host, sizeof(fwd_host), "X-Forwarded-Host: %s", host);
-        hdrs[nh++] = fwd_host;
-    }
-    if (wsp.token[0] != '\0') {
-        snprintf(token, sizeof(token), "X-Internal-Token: %s", wsp.token);
-        hdrs[nh++] = token;
-    }
-    hdrs[nh] = NULL;
+    wsp_build_headers(ws, c, &h);
     wsc_options o = {
         .url = u->base,
         .path = c->path,
-        .headers = hdrs,
+        .headers = h.list,
         .connect_timeout_ms = (int)wsp.connect_timeout_ms,
         .timeout_ms = (int)wsp.timeout_ms,
         .max_message = WSP_MAX_MESSAGE,
     };
     rc = wsc_connect(&o, &up, &status);
-    explicit_bzero(token, sizeof(token));
+    explicit_bzero(h.token, sizeof(h.token));
     if (rc != WSC_OK) {
-        st = wsp_refusal(rc, status);
-        log_msg(rc == WSC_ERR_REFUSED && st < 500 ? LOGL_INFO : LOGL_WARN,
+        st = wsp_refusal(rc, status, u->service, c->failed, sizeof(c->failed));
+        log_msg(st != 0 && st < 500 ? LOGL_INFO : LOGL_WARN,
                 LOG_FIELDS(LF_STR("route", t->pattern), LF_STR("upstream", u->service),
                            LF_STR("error", wsc_strerror(rc)), LF_INT("upstream_status", status),
-                           LF_INT("status", st),
+                           LF_INT("status", st != 0 ? st : 101),
+                           LF_INT("close_code", st != 0 ? 0 : WSP_CLOSE_ERROR),
                            LF_DOUBLE("duration_ms", (double)(util_mono_ns() - c->start_ns) / 1e6)),
                 "upstream WebSocket not opened");
+        if (st == 0) { /* accepted, to be closed with 1011 by wsp_ready */
+            web_ws_set_data(ws, c);
+            c = NULL;
+        }
         goto out;
     }
     if ((c->wake = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) < 0) {
         log_error("eventfd: %s", strerror(errno));
         goto out;
     }
-    pthread_mutex_init(&c->mu, NULL);
     c->up = up;
     up = NULL;
     web_ws_set_data(ws, c);
@@ -258,8 +304,13 @@ wsp_connect(web_ws *ws, const wsp_target *t)
     c = NULL;
     st = 0;
 out:
+    if (st != 0)
+        __atomic_sub_fetch(&wsp.open, 1, __ATOMIC_ACQ_REL);
     wsc_free(up);
-    free(c);
+    if (c != NULL) {
+        pthread_mutex_destroy(&c->mu);
+        free(c);
+    }
     return st;
 }
 
@@ -273,15 +324,14 @@ WSPROXY_TABLE(WSP_CONNECT_FN)
 
 /* ---- the relay thread: upstream to client ---- */
 
-/* The gateway ends the exchange: close frame with code upstream, close the
- * client (web.h closes with 1000; it has no other code to give). */
+/* The gateway ends the exchange: the same close code both ways. */
 static void
 wsp_fail(wsp_conn *c, unsigned code, const char *reason)
 {
     log_warn("closing proxied WebSocket: %s", reason);
     wsp_end(c, WSP_BY_GATEWAY, code, reason);
     (void)wsc_send_close(c->up, code);
-    web_ws_close(c->ws);
+    web_ws_close_with(c->ws, code, reason);
 }
 
 enum { WSP_RELAY_MORE, WSP_RELAY_DONE, WSP_RELAY_BROKEN };
@@ -305,10 +355,14 @@ wsp_relay_messages(wsp_conn *c, bool closing)
             return WSP_RELAY_BROKEN;
         }
         if (ev.opcode == WSC_OP_CLOSE) {
+            char reason[WSP_MAX_REASON + 1];
+            size_t n = ev.len < WSP_MAX_REASON ? ev.len : WSP_MAX_REASON;
+            memcpy(reason, ev.data != NULL ? ev.data : "", ev.data != NULL ? n : 0);
+            reason[ev.data != NULL ? n : 0] = '\0';
             wsp_end(c, WSP_BY_UPSTREAM, ev.close_code, "upstream sent close");
-            /* echo the code, as RFC 6455 section 5.5.1 asks */
+            /* echo the code, as RFC 6455 section 5.5.1 asks, and pass it on */
             (void)wsc_send_close(c->up, ev.close_code);
-            web_ws_close(c->ws);
+            web_ws_close_with(c->ws, ev.close_code, reason);
             return WSP_RELAY_DONE;
         }
         if (closing)
@@ -375,9 +429,11 @@ wsp_relay(void *arg)
         if (rc == WSC_AGAIN)
             continue;
         if (rc != WSC_OK) {
-            wsp_end(c, WSP_BY_UPSTREAM, 0,
+            char why[WSP_MAX_REASON + 1];
+            snprintf(why, sizeof(why), "%s connection lost", upstreams[c->target->up].service);
+            wsp_end(c, WSP_BY_UPSTREAM, WSP_CLOSE_ERROR,
                     rc == WSC_ERR_CLOSED ? "upstream connection lost" : "upstream read failed");
-            web_ws_close(c->ws);
+            web_ws_close_with(c->ws, WSP_CLOSE_ERROR, why);
             break;
         }
         state = wsp_relay_messages(c, closing);
@@ -397,6 +453,11 @@ wsp_ready(web_ws *ws)
     if (c == NULL)
         return;
     c->ws = ws;
+    if (c->up == NULL) {
+        wsp_end(c, WSP_BY_GATEWAY, WSP_CLOSE_ERROR, c->failed);
+        web_ws_close_with(ws, WSP_CLOSE_ERROR, c->failed);
+        return;
+    }
     log_msg(LOGL_INFO,
             LOG_FIELDS(LF_STR("route", c->target->pattern),
                        LF_STR("upstream", upstreams[c->target->up].service),
@@ -419,6 +480,8 @@ wsp_message(web_ws *ws, const char *data, size_t len, bool binary)
 
     if (c == NULL)
         return 1;
+    if (c->up == NULL)
+        return 0; /* closing with 1011 already */
     int rc = wsc_send(c->up, binary ? WSC_OP_BINARY : WSC_OP_TEXT, data, len);
     if (rc != WSC_OK) {
         /* WSC_ERR_CLOSED: the upstream closed first, and that is recorded */
@@ -437,14 +500,21 @@ wsp_close(web_ws *ws)
 
     if (c == NULL)
         return;
-    wsp_end(c, WSP_BY_CLIENT, 0, "client closed");
-    /* The client is gone (its code stays inside the web layer): a normal
-     * closure upstream, if nothing else went out already. */
-    (void)wsc_send_close(c->up, WSC_CLOSE_NORMAL);
-    (void)!write(c->wake, &one, sizeof(one));
-    if (c->relay_started)
-        pthread_join(c->relay, NULL);
-    wsp_gauge(c->target, -1);
+    /* The client's close code goes upstream (a normal closure when it sent
+     * none, or one that may not be sent), if nothing else went out already. */
+    unsigned code = web_ws_peer_close_code(ws);
+    if (code == 0 || code == WSC_CLOSE_NO_STATUS || code < 1000 || code > 4999
+        || (code >= 1004 && code <= 1006) || code == 1015)
+        code = WSC_CLOSE_NORMAL;
+    wsp_end(c, WSP_BY_CLIENT, code, "client closed");
+    if (c->up != NULL) {
+        (void)wsc_send_close(c->up, code);
+        (void)!write(c->wake, &one, sizeof(one));
+        if (c->relay_started)
+            pthread_join(c->relay, NULL);
+        wsp_gauge(c->target, -1);
+    }
+    __atomic_sub_fetch(&wsp.open, 1, __ATOMIC_ACQ_REL);
     log_msg(LOGL_INFO,
             LOG_FIELDS(LF_STR("route", c->target->pattern),
                        LF_STR("upstream", upstreams[c->target->up].service),
@@ -455,7 +525,8 @@ wsp_close(web_ws *ws)
             "proxied WebSocket closed");
     web_ws_set_data(ws, NULL);
     wsc_free(c->up);
-    close(c->wake);
+    if (c->wake >= 0)
+        close(c->wake);
     pthread_mutex_destroy(&c->mu);
     free(c);
 }
@@ -473,6 +544,14 @@ wsproxy_init(const wsproxy_config *pc, metrics_registry *reg)
 {
     wsp.timeout_ms = pc->timeout_ms;
     wsp.connect_timeout_ms = pc->connect_timeout_ms;
+    /* The web layer admits at most half its threads as WebSockets (web_ws.c). */
+    int half = pc->http_threads / 2 > 0 ? pc->http_threads / 2 : 1;
+    if (pc->max_connections > half) {
+        log_error("WS_MAX_CONNECTIONS (%d) must be at most half of HTTP_THREADS (%d)",
+                  pc->max_connections, pc->http_threads);
+        return -1;
+    }
+    wsp.max_open = pc->max_connections > 0 ? pc->max_connections : half;
     if (util_strlcpy(wsp.token, pc->internal_token != NULL ? pc->internal_token : "",
                      sizeof(wsp.token))
         >= sizeof(wsp.token)) {
@@ -488,7 +567,9 @@ wsproxy_init(const wsproxy_config *pc, metrics_registry *reg)
                                    "Messages relayed by the WebSocket proxy, by upstream and "
                                    "direction (up: client to upstream, down: back).",
                                    labels, 2);
-    if (wsp.connections == NULL || wsp.messages == NULL)
+    wsp.all_connections = metrics_gauge(reg, "gateway_ws_connections",
+                                        "Proxied WebSocket connections open.", NULL, 0);
+    if (wsp.connections == NULL || wsp.messages == NULL || wsp.all_connections == NULL)
         return -1;
     /* Every series from the start, so dashboards see 0 rather than nothing. */
     for (size_t i = 0; i < WSP_COUNT; i++) {

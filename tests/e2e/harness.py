@@ -9,6 +9,7 @@ Used by tests/e2e (pytest) and tests/bench (plain python).
 """
 
 import atexit
+import base64
 import ctypes
 import json
 import os
@@ -633,6 +634,19 @@ class Daemon:
                 f"\n--- {self.errfile} (last {len(err)} lines)\n" + "\n".join(err))
 
 
+# ---------------------------------------------------------------- authentication
+
+# The gateway signs access tokens with JWT_SECRET and, on an empty users table,
+# creates the first admin from ADMIN_EMAIL/ADMIN_PASSWORD. Every daemon of a run
+# gets the same three (only the gateway reads them), so tests can log in as
+# that admin (conftest's `tokens`), or mint HS256 tokens with JWT_SECRET.
+JWT_SECRET = "e2e-jwt-" + secrets.token_hex(24)
+ADMIN_EMAIL = "admin@brain.test"
+ADMIN_PASSWORD = "adm-" + secrets.token_hex(12)
+# svc-toast's Fernet key for the run (ENCRYPTION_KEYS): 32 random bytes, URL-safe Base64.
+ENCRYPTION_KEY = base64.urlsafe_b64encode(secrets.token_bytes(32)).decode()
+
+
 # ---------------------------------------------------------------- the suite
 
 
@@ -645,6 +659,16 @@ def daemon_env(pg, nats, token, extra=None, db_password=None):
         "BRAIN_ENV": "test",
         "SHUTDOWN_TIMEOUT_S": "10",
         "GNUTLS_NO_IMPLICIT_INIT": "1",  # as deploy/ runs them
+        "JWT_SECRET": JWT_SECRET,
+        "ADMIN_EMAIL": ADMIN_EMAIL,
+        "ADMIN_PASSWORD": ADMIN_PASSWORD,
+        # The whole run calls as a handful of users: the gateway's limiter
+        # runs (its headers are there) but never refuses. test_gate.py starts
+        # gateways with low limits to test them.
+        "RATE_LIMIT_RPS": "1000000",
+        "RATE_LIMIT_BURST": "1000000",
+        # svc-toast refuses to start without a key outside development.
+        "ENCRYPTION_KEYS": ENCRYPTION_KEY,
     }
     if token:
         env["INTERNAL_TOKEN"] = token
@@ -664,8 +688,12 @@ class Suite:
         self.db_password = db_password
         self.daemons = {}
         for name in SERVICES:
-            self.daemons[name] = Daemon(name, daemon_env(pg, nats, self.token,
-                                                         {"LOG_LEVEL": log_level}, db_password),
+            extra = {"LOG_LEVEL": log_level}
+            # The suite's svc-toast runs no Toast jobs, so that the job-queue
+            # tests' own workers get theirs; the toast fixture turns it on.
+            if name == "svc-toast":
+                extra["WORKER_CONCURRENCY"] = "0"
+            self.daemons[name] = Daemon(name, daemon_env(pg, nats, self.token, extra, db_password),
                                         root)
         gw_env = {"LOG_LEVEL": log_level, "UPSTREAM_TIMEOUT_MS": "5000"}
         for name in SERVICES:

@@ -18,17 +18,25 @@ def new_client():
 
 
 class Api:
-    def __init__(self, base):
+    """headers (the caller's credential, since the gateway asks for one) go
+    with every request; a call's own headers are added to them."""
+
+    def __init__(self, base, headers=None):
         self.base = base.rstrip("/") + "/api/automation"
+        self.headers = dict(headers or {})
+
+    def _kw(self, kw):
+        kw["headers"] = {**self.headers, **(kw.get("headers") or {})}
+        return kw
 
     def post(self, path, body=None, **kw):
-        return requests.post(self.base + path, json=body, timeout=10, **kw)
+        return requests.post(self.base + path, json=body, timeout=10, **self._kw(kw))
 
     def get(self, path, **kw):
-        return requests.get(self.base + path, timeout=10, **kw)
+        return requests.get(self.base + path, timeout=10, **self._kw(kw))
 
     def patch(self, path, body, **kw):
-        return requests.patch(self.base + path, json=body, timeout=10, **kw)
+        return requests.patch(self.base + path, json=body, timeout=10, **self._kw(kw))
 
     def create(self, client_id, job_type="menu_sync", **fields):
         r = self.post("/jobs", {"client_id": client_id, "job_type": job_type, **fields})

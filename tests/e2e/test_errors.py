@@ -8,7 +8,10 @@ import rawhttp
 from harness import DAEMONS, SERVICES, check_error, get, http, rid
 
 MIB = 1024 * 1024
-PROXIED = "/api/automation/e2e-no-such-route"  # reaches the service, which has no such route
+# A route of the permission table that reaches the service, which answers 404
+# (no such job) to a body it accepts; the caller is the admin (fixture admin).
+MISSING_JOB = "3f8b1c9e-2d4a-4b6c-9e1f-0a2b3c4d5e6f"
+PROXIED = f"/api/automation/jobs/{MISSING_JOB}/cancel"
 
 
 def json_of_size(n):
@@ -36,14 +39,20 @@ def test_unknown_gateway_route_is_404(suite):
     check_error(r, 404, "not_found")
 
 
-def test_unknown_proxied_path_is_the_services_404(suite):
+def test_api_path_outside_the_permission_table_is_403(suite, admin):
+    """The table decides before routing: even the admin gets 403, not 404."""
     for svc in SERVICES:
         prefix = {"svc-automation": "/api/automation", "svc-intelligence": "/api/intelligence",
                   "svc-toast": "/api/toast", "svc-embedding": "/api/embedding",
                   "svc-sync": "/api/v1/sync"}[svc]
-        r = get(suite.gateway.url + prefix + "/nope")
-        check_error(r, 404, "not_found")
-    r = get(suite.gateway.url + "/api/admin/embedding-nope")
+        r = get(suite.gateway.url + prefix + "/nope", headers=admin)
+        check_error(r, 403, "forbidden")
+    r = get(suite.gateway.url + "/api/admin/embedding-nope", headers=admin)
+    check_error(r, 403, "forbidden")
+
+
+def test_a_table_route_the_service_lacks_is_its_404(suite, admin):
+    r = get(suite.gateway.url + f"/api/automation/jobs/{MISSING_JOB}", headers=admin)
     check_error(r, 404, "not_found")
 
 
@@ -77,81 +86,83 @@ MALFORMED = {
 
 
 @pytest.mark.parametrize("kind", sorted(MALFORMED))
-def test_malformed_json_is_400_invalid_json(suite, kind):
+def test_malformed_json_is_400_invalid_json(suite, admin, kind):
     r = http("POST", suite.gateway.url + PROXIED, data=MALFORMED[kind],
-             headers={"Content-Type": "application/json"})
+             headers={"Content-Type": "application/json", **admin})
     err = check_error(r, 400, "invalid_json")
     assert len(err["message"]) > 10, err
 
 
-def test_invalid_json_message_names_the_problem(suite):
+def test_invalid_json_message_names_the_problem(suite, admin):
     """Two different problems give two different messages (the parser's own
     description, not one fixed text)."""
     msgs = set()
     for kind in ("truncated", "missing_colon"):
         r = http("POST", suite.gateway.url + PROXIED, data=MALFORMED[kind],
-                 headers={"Content-Type": "application/json"})
+                 headers={"Content-Type": "application/json", **admin})
         msgs.add(check_error(r, 400, "invalid_json")["message"])
     assert len(msgs) == 2, f"same message for different problems: {msgs}"
 
 
-def test_valid_json_passes_to_the_service(suite):
+def test_valid_json_passes_to_the_service(suite, admin):
     for ctype in ("application/json", "application/json; charset=utf-8"):
         r = http("POST", suite.gateway.url + PROXIED, data=b'{"job_type": "backup"}',
-                 headers={"Content-Type": ctype})
-        check_error(r, 404, "not_found")  # the service's: it has no such route
+                 headers={"Content-Type": ctype, **admin})
+        check_error(r, 404, "not_found")  # the service's: it has no such job
 
 
-def test_body_of_exactly_1_mib_passes(suite):
+def test_body_of_exactly_1_mib_passes(suite, admin):
     r = rawhttp.request(suite.gateway.port, "POST", PROXIED,
-                        {"Content-Type": "application/json"}, json_of_size(MIB))
+                        {"Content-Type": "application/json", **admin}, json_of_size(MIB))
     check_error(r, 404, "not_found")
 
 
-def test_body_over_1_mib_is_413(suite):
+def test_body_over_1_mib_is_413(suite, admin):
     r = rawhttp.request(suite.gateway.port, "POST", PROXIED,
-                        {"Content-Type": "application/json"}, json_of_size(MIB + 1))
+                        {"Content-Type": "application/json", **admin}, json_of_size(MIB + 1))
     check_error(r, 413, "payload_too_large")
 
 
-def test_2_mib_body_is_413(suite):
+def test_2_mib_body_is_413(suite, admin):
     r = rawhttp.request(suite.gateway.port, "POST", PROXIED,
-                        {"Content-Type": "application/json", "X-Request-Id": "e2e-big-body"},
+                        {"Content-Type": "application/json", "X-Request-Id": "e2e-big-body",
+                         **admin},
                         json_of_size(2 * MIB))
     err = check_error(r, 413, "payload_too_large")
     assert err["request_id"] == "e2e-big-body"
 
 
-def test_2_mib_chunked_body_is_413(suite):
+def test_2_mib_chunked_body_is_413(suite, admin):
     r = rawhttp.request(suite.gateway.port, "POST", PROXIED,
-                        {"Content-Type": "application/json"}, json_of_size(2 * MIB),
+                        {"Content-Type": "application/json", **admin}, json_of_size(2 * MIB),
                         chunked=True)
     check_error(r, 413, "payload_too_large")
 
 
-def test_small_chunked_body_passes(suite):
+def test_small_chunked_body_passes(suite, admin):
     r = rawhttp.request(suite.gateway.port, "POST", PROXIED,
-                        {"Content-Type": "application/json"}, b'{"job_type": "backup"}',
+                        {"Content-Type": "application/json", **admin}, b'{"job_type": "backup"}',
                         chunked=True, chunk_size=5)
     check_error(r, 404, "not_found")
 
 
-def test_small_chunked_malformed_body_is_400(suite):
+def test_small_chunked_malformed_body_is_400(suite, admin):
     r = rawhttp.request(suite.gateway.port, "POST", PROXIED,
-                        {"Content-Type": "application/json"}, MALFORMED["truncated"],
+                        {"Content-Type": "application/json", **admin}, MALFORMED["truncated"],
                         chunked=True, chunk_size=4)
     check_error(r, 400, "invalid_json")
 
 
 @pytest.mark.parametrize("ctype", ["text/plain", "application/x-www-form-urlencoded",
                                    "application/xml"])
-def test_non_json_content_type_is_415(suite, ctype):
-    r = http("POST", suite.gateway.url + PROXIED, data=b"a=1", headers={"Content-Type": ctype})
+def test_non_json_content_type_is_415(suite, admin, ctype):
+    r = http("POST", suite.gateway.url + PROXIED, data=b"a=1",
+             headers={"Content-Type": ctype, **admin})
     check_error(r, 415, "unsupported_media_type")
 
 
-def test_get_without_body_needs_no_content_type(suite):
-    r = get(suite.gateway.url + "/api/automation/jobs")
+def test_get_without_body_needs_no_content_type(suite, admin):
+    r = get(suite.gateway.url + "/api/automation/jobs", headers=admin)
     assert r.status_code == 200 and "items" in r.json(), r.text
 
 
@@ -159,10 +170,10 @@ def test_get_without_body_needs_no_content_type(suite):
 
 
 @pytest.mark.parametrize("path,status", [("/health", 200), ("/nope", 404),
-                                         ("/api/automation/nope", 404)])
-def test_request_id_is_echoed(suite, path, status):
+                                         (f"/api/automation/jobs/{MISSING_JOB}", 404)])
+def test_request_id_is_echoed(suite, admin, path, status):
     want = rid()
-    r = get(suite.gateway.url + path, headers={"X-Request-Id": want})
+    r = get(suite.gateway.url + path, headers={"X-Request-Id": want, **admin})
     assert r.status_code == status
     assert r.headers.get("X-Request-Id") == want
     if status >= 400:

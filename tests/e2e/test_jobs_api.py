@@ -273,7 +273,8 @@ def test_jobs_create_over_nats(api, suite):
         nc.close()
 
 
-def test_sessions_without_svc_toast_is_503(api):
+def test_sessions_without_svc_toast_is_503(api, suite):
+    suite["svc-toast"].stop()  # the suite fixture starts it again
     err = check_error(api.get("/sessions"), 503, "unavailable")
     assert "svc-toast" in err["message"]
     check_error(api.post(f"/sessions/{new_client()}/terminate"), 503, "unavailable")
@@ -282,6 +283,7 @@ def test_sessions_without_svc_toast_is_503(api):
 
 def test_sessions_relayed_to_svc_toast(api, suite):
     import threading
+    suite["svc-toast"].stop()  # the stand-in below plays it
     nc = natsclient.Client(suite.nats.url, name="toast-stand-in")
     c = new_client()
     _, lq = nc.subscribe("toast.sessions.list", "toast")

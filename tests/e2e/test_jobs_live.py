@@ -33,7 +33,8 @@ def test_subscribe_job_updates_in_order_through_gateway(api, suite):
         j = api.create(c, "menu_sync")
         w = Worker(suite.nats.url)
         try:
-            async with websockets.connect(ws_url(suite.gateway.url, c)) as ws:
+            async with websockets.connect(ws_url(suite.gateway.url, c),
+                                          extra_headers=api.headers) as ws:
                 assert await recv_json(ws) == {"type": "connected", "client_id": c}
                 await ws.send(json.dumps({"type": "ping"}))
                 assert (await recv_json(ws))["type"] == "pong"
@@ -62,7 +63,8 @@ def test_subscribe_job_updates_in_order_through_gateway(api, suite):
 def test_invalid_messages_keep_the_connection(api, suite):
     async def run():
         c = new_client()
-        async with websockets.connect(ws_url(suite.gateway.url, c)) as ws:
+        async with websockets.connect(ws_url(suite.gateway.url, c),
+                                      extra_headers=api.headers) as ws:
             await recv_json(ws)
             for bad in ("not json", "[]", json.dumps({"type": "dance"}),
                         json.dumps({"type": "subscribe", "job_id": "x"}),
@@ -79,7 +81,8 @@ def test_other_clients_jobs_are_not_seen(api, suite):
     async def run():
         mine, theirs = new_client(), new_client()
         other = api.create(theirs, "backup")
-        async with websockets.connect(ws_url(suite.gateway.url, mine)) as ws:
+        async with websockets.connect(ws_url(suite.gateway.url, mine),
+                                      extra_headers=api.headers) as ws:
             await recv_json(ws)
             await ws.send(json.dumps({"type": "subscribe", "job_id": other["id"]}))
             msg = await recv_json(ws)

@@ -27,29 +27,31 @@ def gateway_env(suite, **override):
     return env
 
 
-def exercise(d, suite):
+def exercise(d, suite, admin):
     """Requests that allocate: probes, metrics, errors, and for the gateway a
-    proxied request and a refused body."""
+    proxied request, refusals of the gate and a refused body."""
     h = {"X-Internal-Token": suite.token}
     for path in ("/health", "/health/detailed", "/live", "/ready", "/startup", "/metrics"):
         assert status_of(d.url + path, timeout=10) == 200, path
     check_error(get(d.url + "/nope", headers=h), 404, "not_found")
     if d.name == "gateway":
-        check_error(get(d.url + "/api/automation/x"), 404, "not_found")
-        r = get(d.url + "/api/sync/x")
-        assert r.status_code == 404
+        missing = "/api/automation/jobs/3f8b1c9e-2d4a-4b6c-9e1f-0a2b3c4d5e6f"
+        check_error(get(d.url + missing, headers=admin), 404, "not_found")
+        check_error(get(d.url + missing), 401, "unauthorized")
+        check_error(get(d.url + "/api/sync/x", headers=admin), 403, "forbidden")
         check_error(http("POST", d.url + "/api/automation/jobs", data=b'{"a":',
-                         headers={"Content-Type": "application/json"}), 400, "invalid_json")
+                         headers={"Content-Type": "application/json", **admin}), 400,
+                    "invalid_json")
 
 
 # ---------------------------------------------------------------- SIGTERM
 
 
 @pytest.mark.parametrize("name", DAEMONS)
-def test_sigterm_exits_0(suite, spawn, name):
+def test_sigterm_exits_0(suite, spawn, admin, name):
     env = gateway_env(suite) if name == "gateway" else {}
     d = spawn(name, env=env)
-    exercise(d, suite)
+    exercise(d, suite, admin)
     rc = d.stop(signal.SIGTERM)
     assert rc == 0, f"{name} exited {rc} on SIGTERM (66: leak at exit)\n{d.tail()}"
     assert d.sanitizer_report() is None, d.sanitizer_report()
@@ -59,7 +61,7 @@ def test_sigterm_exits_0(suite, spawn, name):
 
 def test_sigint_exits_0(suite, spawn):
     d = spawn("svc-toast")
-    exercise(d, suite)
+    exercise(d, suite, None)
     rc = d.stop(signal.SIGINT)
     assert rc == 0, f"exit {rc} on SIGINT\n{d.tail()}"
 
@@ -74,7 +76,7 @@ def test_sigterm_drains_an_in_flight_request(suite, spawn):
 
         def call():
             try:
-                result["r"] = get(gw.url + "/api/toast/slow", timeout=20)
+                result["r"] = get(gw.url + "/api/toast/health", timeout=20)
             except Exception as e:  # noqa: BLE001 - recorded and asserted below
                 result["e"] = e
 

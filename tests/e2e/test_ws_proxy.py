@@ -1,5 +1,7 @@
 """The gateway's WebSocket proxy: WS /api/automation/ws/{client_id} relayed to
-the upstream (here a python3-websockets peer standing in for svc-automation)."""
+the upstream (here a python3-websockets peer standing in for svc-automation).
+Every client comes as the admin (the gate asks for a credential); the gate's
+own WebSocket tests are in test_gate.py."""
 
 import asyncio
 import base64
@@ -18,6 +20,13 @@ from promtext import Metrics
 
 WS_PATH = "/api/automation/ws/"
 MAX = 64 * 1024
+AUTH = {}  # the admin's Authorization header, set for each test by _auth
+
+
+@pytest.fixture(autouse=True)
+def _auth(tokens):
+    AUTH.clear()
+    AUTH.update(tokens.headers("admin"))
 
 
 @pytest.fixture
@@ -50,14 +59,15 @@ def run(coro, timeout=30):
 
 
 def connect(gw, client_id="client-1", headers=None):
-    return websockets.connect(ws_url(gw, client_id), extra_headers=headers or {}, max_size=None,
-                              ping_interval=None, open_timeout=10, close_timeout=5)
+    return websockets.connect(ws_url(gw, client_id), extra_headers={**AUTH, **(headers or {})},
+                              max_size=None, ping_interval=None, open_timeout=10,
+                              close_timeout=5)
 
 
 def upgrade_status(gw, path=WS_PATH + "client-1", headers=None):
     """A raw upgrade request that is expected to be refused."""
     h = {"Upgrade": "websocket", "Connection": "Upgrade", "Sec-WebSocket-Version": "13",
-         "Sec-WebSocket-Key": base64.b64encode(os.urandom(16)).decode()}
+         "Sec-WebSocket-Key": base64.b64encode(os.urandom(16)).decode(), **AUTH}
     h.update(headers or {})
     return rawhttp.request(gw.port, "GET", path, headers=h)
 
@@ -69,6 +79,18 @@ def metrics(gw):
 def still_healthy(gw):
     assert get(gw.url + "/health").status_code == 200
     assert get(gw.url + "/ready").status_code == 200, "the gateway's /ready must stay 200"
+
+
+def closed_by_gateway(gw, headers=None):
+    """Connect, expecting the gateway to accept and close at once; returns
+    (close code, reason)."""
+    async def scenario():
+        async with connect(gw, headers=headers) as ws:
+            with pytest.raises(websockets.ConnectionClosed):
+                await ws.recv()
+            return ws.close_code, ws.close_reason
+
+    return run(scenario())
 
 
 def closed_line(gw, request_id):
@@ -119,12 +141,12 @@ def test_messages_both_ways_in_order(gw, peer, token):
     still_healthy(gw)
 
 
-def test_what_the_upstream_receives(gw, peer, token):
+def test_what_the_upstream_receives(gw, peer, token, tokens):
     want = rid()
 
     async def scenario():
         async with connect(gw, "a%20b", {"X-Request-Id": want, "X-Internal-Token": "forged",
-                                         "X-User-Id": "42", "X-User-Role": "admin",
+                                         "X-User-Id": "42", "X-User-Role": "viewer",
                                          "X-Other": "client header",
                                          "X-Forwarded-For": "203.0.113.7"}) as ws:
             await ws.send("hi")
@@ -136,8 +158,11 @@ def test_what_the_upstream_receives(gw, peer, token):
     assert rec["path"] == WS_PATH + "a%20b", rec["path"]
     assert h.get("x-internal-token") == token, "the gateway's token, not the client's"
     assert h.get("x-request-id") == want
-    assert "x-user-id" not in h and "x-user-role" not in h, h
-    assert "x-other" not in h, "nothing of the client's headers is forwarded"
+    # who is calling, as the gate found it, not as the client claims
+    assert h.get("x-user-id") == tokens.user("admin")["id"], h
+    assert h.get("x-user-role") == "admin" and h.get("x-auth-kind") == "user", h
+    assert "x-other" not in h and "authorization" not in h, \
+        "nothing of the client's headers is forwarded"
     assert h.get("x-forwarded-proto") == "http"
     assert h.get("x-forwarded-for") == "203.0.113.7, 127.0.0.1", h
     assert h.get("x-forwarded-host") == f"127.0.0.1:{gw.port}"
@@ -171,35 +196,42 @@ def test_upstream_refusal_passes_back(gw, peer, status, code):
     still_healthy(gw)
 
 
-def test_upstream_down_is_502(spawn):
+def test_upstream_down_closes_the_client_with_1011(spawn):
+    """A browser cannot read the status of a refused upgrade, only close codes:
+    the client is accepted and closed at once, saying why."""
     gw = start_gateway(spawn, f"http://127.0.0.1:{free_port()}")
     want = rid()
-    err = check_error(upgrade_status(gw, headers={"X-Request-Id": want}), 502, "bad_gateway")
-    assert err["request_id"] == want
+    assert closed_by_gateway(gw, {"X-Request-Id": want}) == (1011,
+                                                               "svc-automation is unreachable")
     line = gw.find_log(lambda l: l.get("msg") == "upstream WebSocket not opened"
-                       and l.get("request_id") == want, what="the refusal line")
-    assert line["status"] == 502, line
+                       and l.get("request_id") == want, what="the failure line")
+    assert line["level"] == "warn" and line["close_code"] == 1011, line
+    closed = closed_line(gw, want)
+    assert closed["closed_by"] == "gateway" and closed["close_code"] == 1011, closed
+    wait_for(lambda: metrics(gw).get("gateway_ws_connections") == 0, 5,
+             "gateway_ws_connections back to 0")
     still_healthy(gw)
 
 
-def test_upstream_not_answering_the_handshake_is_504(spawn):
+def test_upstream_not_answering_the_handshake_is_1011(spawn):
     slow = SlowPeer().start()
     try:
         gw = start_gateway(spawn, slow.url, UPSTREAM_TIMEOUT_MS="800")
-        check_error(upgrade_status(gw), 504, "gateway_timeout")
+        assert closed_by_gateway(gw) == (1011, "svc-automation did not answer in time")
         assert slow.accepted >= 1
         still_healthy(gw)
     finally:
         slow.close()
 
 
-def test_an_http_only_upstream_is_502(spawn):
+def test_an_http_only_upstream_is_1011(spawn):
     """An upstream that answers the upgrade with 200 did not speak WebSocket."""
     from peers import Recorder
     rec = Recorder().start()
     try:
         gw = start_gateway(spawn, rec.url)
-        check_error(upgrade_status(gw), 502, "bad_gateway")
+        code, reason = closed_by_gateway(gw)
+        assert code == 1011 and reason.startswith("svc-automation "), (code, reason)
     finally:
         rec.close()
 
@@ -217,7 +249,7 @@ def test_upstream_closing_closes_the_client(gw, peer):
                 await ws.recv()
             return ws.close_code
 
-    assert run(scenario()) == 1000  # web.h closes with a normal closure
+    assert run(scenario()) == 4001, "the upstream's close code passes through"
     wait_for(lambda: peer.conns[0]["closed"], 5, "the peer's close to finish")
     assert peer.conns[0]["close_code"] == 4001, "the gateway echoes the upstream's code"
     line = closed_line(gw, want)
@@ -271,11 +303,12 @@ def test_upstream_killed_mid_stream(spawn):
                 proc.wait(10)
                 with pytest.raises(websockets.ConnectionClosed):
                     await ws.recv()
+                return ws.close_code, ws.close_reason
 
-        run(scenario())
+        assert run(scenario()) == (1011, "svc-automation connection lost")
         still_healthy(gw)
-        # With the upstream gone, new WebSockets get 502.
-        check_error(upgrade_status(gw), 502, "bad_gateway")
+        # With the upstream gone, new WebSockets are closed at once with 1011.
+        assert closed_by_gateway(gw) == (1011, "svc-automation is unreachable")
     finally:
         if proc.poll() is None:
             proc.kill()

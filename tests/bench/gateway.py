@@ -1,0 +1,266 @@
+"""make bench-gateway: the gateway against nginx, in front of the same upstream.
+
+Starts a throw-away PostgreSQL, NATS and the six daemons (tests/e2e/harness.py)
+plus nginx as a reverse proxy with upstream keep-alive, then runs wrk on
+loopback, the same connections and duration for each line, against
+svc-automation's GET /api/automation/health (its /health under its prefix):
+  direct           wrk -> svc-automation
+  nginx            wrk -> nginx -> svc-automation
+  gateway          wrk -> gateway -> svc-automation (an open route, no credential)
+  gateway + JWT    the same with "Authorization: Bearer <access token>"
+and, for a route that needs a permission (view_operations), GET
+/api/automation/jobs/stats (one aggregate query in the service):
+  stats direct     wrk -> svc-automation (with the internal token)
+  stats gateway+JWT
+It prints req/s, p50 and p99 for each, the gateway's and nginx's resident
+memory at the end, and checks issue 4's targets: gateway >= 0.9 x nginx's
+throughput, p99 <= 1.5 x nginx's, the JWT costs < 10 % of throughput, the
+gateway's VmRSS < 40 MB.
+
+Fairness: every daemon runs HTTP_THREADS=BENCH_HTTP_THREADS (civetweb holds
+a thread per open connection, so fewer threads than connections would queue
+wrk's connections); nginx runs worker_processes 2 (the machine's cores, which
+the gateway's threads use too), keeps up to 64 upstream connections alive and
+does not close keep-alive connections after 1000 requests (neither does the
+gateway); both write one access-log line per request; the rate limit is on,
+with a bucket no benchmark empties. nginx (Debian package nginx) is installed
+with apt-get when missing and running as root; it runs as the current user
+with its own configuration, pid and logs in the temporary directory.
+
+Environment: BRAIN_BUILD (build/release), BENCH_SECONDS (10), BENCH_CONNECTIONS
+(64), BENCH_THREADS (wrk threads, 2), BENCH_HTTP_THREADS (80), BENCH_JSON
+(write the results there too).
+"""
+
+import json
+import os
+import pwd
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "e2e"))
+sys.dont_write_bytecode = True
+os.environ.setdefault("BRAIN_BUILD", "build/release")
+
+import harness  # noqa: E402
+from bench import parse_wrk, rss_kb  # noqa: E402
+
+SECONDS = int(os.environ.get("BENCH_SECONDS", "10"))
+CONNS = int(os.environ.get("BENCH_CONNECTIONS", "64"))
+WRK_THREADS = int(os.environ.get("BENCH_THREADS", "2"))
+HTTP_THREADS = int(os.environ.get("BENCH_HTTP_THREADS", "80"))
+WARMUP_S = 2
+HEALTH = "/api/automation/health"
+STATS = "/api/automation/jobs/stats"
+
+NGINX_CONF = """\
+worker_processes 2;
+{user}pid {root}/nginx.pid;
+error_log {root}/nginx-error.log warn;
+daemon off;
+events {{ worker_connections 1024; }}
+http {{
+    access_log {root}/nginx-access.log;
+    client_body_temp_path {root}/nginx-body;
+    proxy_temp_path {root}/nginx-proxy;
+    fastcgi_temp_path {root}/nginx-fastcgi;
+    uwsgi_temp_path {root}/nginx-uwsgi;
+    scgi_temp_path {root}/nginx-scgi;
+    keepalive_requests 1000000;
+    upstream automation {{
+        server 127.0.0.1:{upstream_port};
+        keepalive 64;
+        keepalive_requests 1000000;
+    }}
+    server {{
+        listen 127.0.0.1:{port};
+        location / {{
+            proxy_pass http://automation;
+            proxy_http_version 1.1;
+            proxy_set_header Connection "";
+        }}
+    }}
+}}
+"""
+
+
+def ensure_nginx():
+    nginx = shutil.which("nginx") or ("/usr/sbin/nginx" if Path("/usr/sbin/nginx").exists() else None)
+    if nginx:
+        return nginx
+    if os.geteuid() != 0:
+        sys.exit("bench-gateway: nginx is not installed; as root: apt-get install -y nginx")
+    print("bench-gateway: installing nginx (Debian package)")
+    env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
+    subprocess.run(["apt-get", "install", "-y", "--no-install-recommends", "nginx"], check=True,
+                   env=env, stdout=subprocess.DEVNULL)
+    return shutil.which("nginx") or "/usr/sbin/nginx"
+
+
+class Nginx:
+    def __init__(self, exe, root, upstream_port):
+        self.dir = Path(root) / "nginx"
+        self.dir.mkdir()
+        self.port = harness.free_port()
+        user = pwd.getpwuid(os.geteuid()).pw_name
+        conf = NGINX_CONF.format(root=self.dir, port=self.port, upstream_port=upstream_port,
+                                 user=f"user {user};\n" if os.geteuid() == 0 else "")
+        self.conf = self.dir / "nginx.conf"
+        self.conf.write_text(conf)
+        check = subprocess.run([exe, "-t", "-q", "-e", str(self.dir / "nginx-error.log"),
+                                "-p", str(self.dir), "-c", str(self.conf)],
+                               capture_output=True, text=True)
+        if check.returncode != 0:
+            raise RuntimeError(f"nginx -t: {check.stderr}")
+        self.proc = subprocess.Popen([exe, "-e", str(self.dir / "nginx-error.log"), "-p",
+                                      str(self.dir), "-c", str(self.conf)],
+                                     stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        harness.register(self)
+        harness.wait_for(lambda: harness.status_of(self.url + HEALTH) == 200, 10,
+                         "nginx to proxy to svc-automation")
+
+    @property
+    def url(self):
+        return f"http://127.0.0.1:{self.port}"
+
+    def rss_kb(self):
+        """The master's and the workers' VmRSS together."""
+        pids = [self.proc.pid] + [int(p) for p in subprocess.run(
+            ["pgrep", "-P", str(self.proc.pid)], capture_output=True, text=True).stdout.split()]
+        return sum(rss_kb(p)["VmRSS"] for p in pids)
+
+    def kill(self):
+        if self.proc.poll() is None:
+            self.proc.terminate()  # fast shutdown of master and workers
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(5)
+
+
+def wrk(url, headers=(), seconds=SECONDS):
+    cmd = ["wrk", f"-t{WRK_THREADS}", f"-c{CONNS}", f"-d{seconds}s", "--latency"]
+    for h in headers:
+        cmd += ["-H", h]
+    p = subprocess.run(cmd + [url], capture_output=True, text=True, timeout=seconds * 10 + 60)
+    if p.returncode != 0:
+        raise RuntimeError(f"wrk failed: {p.stderr}")
+    res = parse_wrk(p.stdout)
+    if res["rps"] is None:
+        raise RuntimeError(f"cannot read wrk's output:\n{p.stdout}")
+    return res
+
+
+def login(gw):
+    r = harness.http("POST", gw.url + "/api/auth/login", timeout=10,
+                     json={"email": harness.ADMIN_EMAIL, "password": harness.ADMIN_PASSWORD})
+    if r.status_code != 200:
+        raise RuntimeError(f"login: {r.status_code} {r.text[:300]}")
+    return r.json()["access_token"]
+
+
+def check_targets(res, gw_rss_kb, jwt_measured):
+    nginx, gw, jwt = res["nginx"], res["gateway"], res["gateway + JWT"]
+    rows = [
+        ("gateway req/s >= 0.9 x nginx's", gw["rps"] / nginx["rps"], gw["rps"] >= 0.9 * nginx["rps"]),
+        ("gateway p99 <= 1.5 x nginx's", gw["p99_ms"] / nginx["p99_ms"],
+         gw["p99_ms"] <= 1.5 * nginx["p99_ms"]),
+        ("JWT costs < 10% of throughput", 1 - jwt["rps"] / gw["rps"],
+         jwt["rps"] > 0.9 * gw["rps"] if jwt_measured else None),
+        ("gateway VmRSS < 40 MB", gw_rss_kb / 1024, gw_rss_kb < 40 * 1024),
+    ]
+    print("\ntargets (issue 4)")
+    for label, value, ok in rows:
+        verdict = "not measured (token not verified)" if ok is None else "met" if ok else "MISSED"
+        print(f"  {label:<34} {value:8.2f}  {verdict}")
+    return {label: {"value": value, "met": ok} for label, value, ok in rows}
+
+
+def main():
+    harness.install_teardown_handlers()
+    for name in harness.DAEMONS:
+        if not harness.binary(name).exists():
+            sys.exit(f"bench-gateway: {harness.binary(name)} missing (make BUILD=release all)")
+    if not shutil.which("wrk"):
+        sys.exit("bench-gateway: wrk is not installed (apt-get install wrk)")
+    exe = ensure_nginx()
+    root = harness.make_root("brain-bench-gw-")
+    ok = False
+    results = {"build": str(harness.build_dir()), "seconds": SECONDS, "connections": CONNS,
+               "wrk_threads": WRK_THREADS, "http_threads": HTTP_THREADS, "runs": {}}
+    try:
+        pg = harness.Postgres(root).init()
+        nats = harness.Nats(root)
+        nats.start()
+        big = str(1000000)
+        suite = harness.Suite(root, pg, nats, log_level="info", gateway_extra={
+            "HTTP_THREADS": str(HTTP_THREADS), "RATE_LIMIT_RPS": big, "RATE_LIMIT_BURST": big})
+        suite["svc-automation"].env["HTTP_THREADS"] = str(HTTP_THREADS)
+        suite.start()
+        svc, gw = suite["svc-automation"], suite.gateway
+        nginx = Nginx(exe, root, svc.port)
+        bearer = "Authorization: Bearer " + login(gw)
+        internal = "X-Internal-Token: " + suite.token
+        # Does the gate check a credential on an open route? A wrongly signed
+        # token tells (401 if it does).
+        token = bearer.split()[-1]
+        forged = token[:-4] + ("AAAA" if not token.endswith("AAAA") else "BBBB")
+        bad = harness.get(gw.url + HEALTH, headers={"Authorization": "Bearer " + forged})
+        verified_on_open = bad.status_code == 401
+        targets = [
+            ("direct", svc.url + HEALTH, ()),
+            ("nginx", nginx.url + HEALTH, ()),
+            ("gateway", gw.url + HEALTH, ()),
+            ("gateway + JWT", gw.url + HEALTH, (bearer,)),
+            ("stats direct", svc.url + STATS, (internal,)),
+            ("stats gateway + JWT", gw.url + STATS, (bearer,)),
+        ]
+        print(f"bench-gateway: build {harness.build_dir()}, wrk -t{WRK_THREADS} -c{CONNS} "
+              f"-d{SECONDS}s, HTTP_THREADS={HTTP_THREADS}, nginx worker_processes 2")
+        if not verified_on_open:
+            print("  note: the gate does not check credentials on open routes, so 'gateway + "
+                  "JWT' on GET /api/automation/health does not verify the token; the stats "
+                  "lines do")
+        print(f"\n{'target':<22} {'req/s':>10} {'p50 ms':>8} {'p99 ms':>8} {'non-2xx':>8} "
+              f"{'sock err':>8}")
+        for label, url, headers in targets:
+            wrk(url, headers, WARMUP_S)
+            r = wrk(url, headers)
+            results["runs"][label] = r
+            print(f"{label:<22} {r['rps']:>10.0f} {r['p50_ms']:>8.2f} {r['p99_ms']:>8.2f} "
+                  f"{r['non_2xx']:>8} {r['socket_errors']:>8}")
+            if r["non_2xx"]:
+                raise RuntimeError(f"{label}: {r['non_2xx']} answers were not 2xx")
+        for d in suite.daemons.values():
+            if not d.alive:
+                raise RuntimeError(f"{d.label} is gone:\n{d.tail()}")
+        gw_rss = rss_kb(gw.pid)
+        results["gateway_rss_kb"] = gw_rss
+        results["nginx_rss_kb"] = nginx.rss_kb()
+        results["jwt_verified_on_open_route"] = verified_on_open
+        print(f"\ngateway VmRSS at the end: {gw_rss['VmRSS'] / 1024:.1f} MB "
+              f"(anon {gw_rss['RssAnon'] / 1024:.1f} MB, {gw_rss['Threads']} threads); "
+              f"nginx (master + workers): {results['nginx_rss_kb'] / 1024:.1f} MB")
+        results["targets"] = check_targets(results["runs"], gw_rss["VmRSS"], verified_on_open)
+        ok = True
+    finally:
+        statuses = harness.teardown_all()
+        bad_exit = {k: v for k, v in statuses.items() if v != 0}
+        if bad_exit:
+            print(f"bench-gateway: daemons did not stop cleanly: {bad_exit}")
+            ok = False
+        if ok:
+            harness.rm_root(root)
+        else:
+            print(f"bench-gateway: logs kept in {root}")
+    if os.environ.get("BENCH_JSON"):
+        Path(os.environ["BENCH_JSON"]).write_text(json.dumps(results, indent=2) + "\n")
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
