@@ -12,6 +12,7 @@ import os
 import secrets
 import signal
 import sys
+import time
 
 import pytest
 
@@ -190,19 +191,137 @@ def spawn(root, pg, nats, token):
         pytest.fail("\n\n".join(problems), pytrace=False)
 
 
+def _toast_worker_off(suite):
+    """Restart the suite's svc-toast without its worker, unless it already
+    runs so (the toast fixture turns it on)."""
+    d = suite["svc-toast"]
+    if d.env.get("WORKER_CONCURRENCY") != "0":
+        d.env["WORKER_CONCURRENCY"] = "0"
+        d.stop()
+        d.start()
+
+
 @pytest.fixture
-def api(suite):
-    """The job API through the gateway, with no job of an earlier test waiting."""
+def api(suite, tokens):
+    """The job API through the gateway as the admin, with no job of an earlier
+    test waiting."""
     from jobsapi import Api
-    a = Api(suite.gateway.url)
+    _toast_worker_off(suite)
+    a = Api(suite.gateway.url, headers=tokens.headers("admin"))
     a.drain()
     return a
+
+
+@pytest.fixture
+def admin(tokens):
+    """{"Authorization": "Bearer <the admin's access token>"}: the gateway asks
+    every /api call for a credential (issue 4), and any gateway of the run
+    accepts this one (same JWT_SECRET, same database)."""
+    return tokens.headers("admin")
 
 
 @pytest.fixture
 def worker(suite):
     """A job worker played by the test over NATS."""
     from jobsapi import Worker
+    _toast_worker_off(suite)
     w = Worker(suite.nats.url)
     yield w
     w.close()
+
+
+# ---------------------------------------------------------------- authentication (issue 4)
+# Access tokens for the suite's gateway, one per role, for any test:
+#   def test_x(suite, auth_headers):
+#       requests.get(url, headers=auth_headers("staff"))
+# The admin is the first admin of harness.ADMIN_EMAIL/ADMIN_PASSWORD; the other
+# roles are users <role>@brain.test created through the API the first time they
+# are asked for. A token is reused for ten minutes (it lives fifteen).
+
+ROLES = ("viewer", "staff", "manager", "admin")
+TOKEN_REUSE_S = 600
+
+
+class Tokens:
+    def __init__(self, base):
+        self.base = base.rstrip("/")
+        self.passwords = {"admin": harness.ADMIN_PASSWORD}
+        self.emails = {"admin": harness.ADMIN_EMAIL}
+        self._cache = {}  # role -> (login answer, time)
+
+    def login(self, email, password):
+        """POST /api/auth/login; the answer's JSON (asserts 200)."""
+        r = harness.http("POST", self.base + "/api/auth/login",
+                         json={"email": email, "password": password}, timeout=10)
+        assert r.status_code == 200, f"login of {email}: {r.status_code} {r.text[:300]}"
+        return r.json()
+
+    def _ensure_user(self, role):
+        if role in self.emails:
+            return
+        email, password = f"{role}@brain.test", "pw-" + secrets.token_hex(12)
+        r = harness.http("POST", self.base + "/api/auth/users", timeout=10,
+                         headers=self.headers("admin"),
+                         json={"email": email, "password": password, "role": role,
+                               "name": f"e2e {role}"})
+        assert r.status_code == 201, f"creating the {role} user: {r.status_code} {r.text[:300]}"
+        self.emails[role], self.passwords[role] = email, password
+
+    def session(self, role):
+        """The login answer of the role's user: access_token, refresh_token, user."""
+        assert role in ROLES, role
+        cached = self._cache.get(role)
+        if cached and time.monotonic() - cached[1] < TOKEN_REUSE_S:
+            return cached[0]
+        self._ensure_user(role)
+        answer = self.login(self.emails[role], self.passwords[role])
+        self._cache[role] = (answer, time.monotonic())
+        return answer
+
+    def access(self, role):
+        return self.session(role)["access_token"]
+
+    def headers(self, role, **extra):
+        h = {"Authorization": "Bearer " + self.access(role)}
+        h.update(extra)
+        return h
+
+    def user(self, role):
+        return self.session(role)["user"]
+
+
+@pytest.fixture(scope="session")
+def tokens(_suite):
+    return Tokens(_suite.gateway.url)
+
+
+@pytest.fixture
+def auth_headers(suite, tokens):
+    """auth_headers(role, **more headers) -> {"Authorization": "Bearer <token>", ...}."""
+    return tokens.headers
+
+
+# ---------------------------------------------------------------- svc-toast (issue 5)
+# fake_toast: the stand-in Toast API (tests/fakes/fake-toast), one per run.
+# toast: the suite's svc-toast pointed at it (restarted once, the first time),
+# and a client of /api/toast through the gateway as the admin
+# (tests/e2e/toastapi.py: toast.create(), toast.get(...), toast.fake.control(...)).
+
+@pytest.fixture(scope="session")
+def fake_toast(root):
+    from toastapi import FakeToast
+    f = FakeToast(root)
+    yield f
+    f.kill()
+
+
+@pytest.fixture
+def toast(suite, tokens, fake_toast):
+    from toastapi import TOAST_ENV, ToastApi
+    d = suite["svc-toast"]
+    want = dict(TOAST_ENV, TOAST_API_BASE=fake_toast.url)
+    if any(d.env.get(k) != v for k, v in want.items()):
+        d.env.update(want)
+        d.stop()
+        d.start()
+    return ToastApi(suite.gateway.url, tokens.headers("admin"), fake_toast)
