@@ -5,10 +5,11 @@
  * to `concurrency` of them at a time on its own threads, renews their leases
  * (jobs.progress, also while a handler is busy between its own progress calls),
  * reports progress, notices cancel_requested, and completes each job with a
- * result or an error (jobs.complete). It claims as soon as it is woken by
- * jobs.ready.<job_type>, and otherwise polls every poll_ms while it has free
- * slots. While svc-automation does not answer it backs off (100 ms doubling up to 5 s;
- * after a timeout, which may be svc-automation busy, a jobs.ready cuts it
+ * result or an error (jobs.complete, which also claims the next job for the
+ * thread it frees, so a busy worker needs one request per job). It claims as
+ * soon as it is woken by jobs.ready.<job_type>, and otherwise polls every
+ * poll_ms while it has free slots. While svc-automation does not answer it backs off (100 ms
+ * doubling up to 5 s; after a timeout, which may be svc-automation busy, a jobs.ready cuts it
  * short). On worker_stop it stops claiming, lets running handlers finish for
  * up to stop_timeout_ms, and hands back (jobs.release) the jobs still running,
  * so another worker takes them at once without using up an attempt.

@@ -107,22 +107,29 @@ on_ready(bus_msg *m, void *ud)
 
 /* Ask for up to max jobs. BUS_OK with *jobs (a new reference, an array) or an
  * error; *why says what went wrong for the log. */
-static bus_status
-claim_request(worker *w, int max, json_object **doc, json_object **jobs, const char **why)
+json_object *
+worker_i_claim_body(const worker *w, int max)
 {
     json_object *body = json_object_new_object();
     json_object *types = json_object_new_array();
-    bus_status st;
 
-    *doc = NULL;
-    *jobs = NULL;
     for (size_t i = 0; i < w->ntypes; i++)
         json_object_array_add(types, json_object_new_string(w->types[i].job_type));
     json_object_object_add(body, "worker_id", json_object_new_string(w->id));
     json_object_object_add(body, "job_types", types);
     json_object_object_add(body, "max", json_object_new_int(max));
     json_object_object_add(body, "lease_seconds", json_object_new_int(w->lease_ms / 1000));
-    st = worker_i_request(w, "jobs.claim", body, doc);
+    return body;
+}
+
+static bus_status
+claim_request(worker *w, int max, json_object **doc, json_object **jobs, const char **why)
+{
+    bus_status st;
+
+    *doc = NULL;
+    *jobs = NULL;
+    st = worker_i_request(w, "jobs.claim", worker_i_claim_body(w, max), doc);
     *why = bus_status_name(st);
     if (st != BUS_OK)
         return st;

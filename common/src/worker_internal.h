@@ -99,6 +99,9 @@ struct worker {
 void worker_i_wait(worker *w, int64_t deadline_ns);
 /* Drop a reference (w->mu held, released here): frees w on the last one. */
 void worker_i_unref_unlock(worker *w);
+/* The body of jobs.claim (also jobs.complete's "claim") for up to max jobs of
+ * w's types; a new object, owned by the caller. */
+json_object *worker_i_claim_body(const worker *w, int max);
 /* Set the running gauge and count a finished job (w->mu held, w not closed);
  * writes the job's end line. */
 void worker_i_account(worker *w, const worker_job *j, const char *outcome);

@@ -303,10 +303,40 @@ worker_i_renewer_main(void *arg)
 
 /* ---- the job's thread ---- */
 
+/* The job a jobs.complete answer claimed for this thread (its "jobs", at most
+ * one asked for), or NULL. Any more than asked for are handed back. */
+static worker_job *
+next_of_reply(worker *w, json_object *reply, int64_t sent_ns)
+{
+    json_object *arr = NULL;
+    worker_job *next = NULL;
+
+    if (!json_object_object_get_ex(reply, "jobs", &arr)
+        || !json_object_is_type(arr, json_type_array))
+        return NULL;
+    for (size_t i = 0; i < json_object_array_length(arr); i++) {
+        worker_job *k = worker_i_job_new(w, json_object_array_get_idx(arr, i), sent_ns);
+
+        if (k == NULL)
+            continue;
+        if (next == NULL) {
+            next = k;
+            continue;
+        }
+        worker_i_release(w, k->id, k->attempt, "more jobs than asked for");
+        worker_i_job_free(k);
+    }
+    return next;
+}
+
 /* jobs.complete with the handler's outcome, retried while svc-automation does
- * not answer. Returns the outcome to count. */
+ * not answer. Returns the outcome to count. With next, the first try also
+ * claims one job for the slot this one frees (in the same statement as the
+ * completion), put in *next: a busy worker then needs one request per job,
+ * not two. Only the first try asks: a try that timed out may have claimed a
+ * job all the same, and that one comes back when its lease runs out. */
 static const char *
-send_outcome(worker_job *j)
+send_outcome(worker_job *j, worker_job **next)
 {
     worker *w = j->w;
     const char *status = j->outcome == WORKER_JOB_COMPLETED ? "completed" : "failed";
@@ -315,7 +345,8 @@ send_outcome(worker_job *j)
 
     for (int i = 0; i < SEND_TRIES; i++) {
         json_object *body = json_object_new_object(), *reply = NULL;
-        bool lost;
+        int64_t sent_ns = util_mono_ns();
+        bool lost, ask = false;
 
         json_object_object_add(body, "job_id", json_object_new_string(j->id));
         json_object_object_add(body, "attempt", json_object_new_int(j->attempt));
@@ -331,6 +362,13 @@ send_outcome(worker_job *j)
             json_object_object_add(e, "retryable", json_object_new_boolean(j->retryable));
             json_object_object_add(body, "error", e);
         }
+        if (next != NULL && i == 0) {
+            pthread_mutex_lock(&w->mu);
+            ask = !w->stopping;
+            pthread_mutex_unlock(&w->mu);
+        }
+        if (ask)
+            json_object_object_add(body, "claim", worker_i_claim_body(w, 1));
         st = worker_i_request(w, "jobs.complete", body, &reply);
         if (st == BUS_OK) {
             bool ok = get_bool(reply, "ok");
@@ -338,6 +376,8 @@ send_outcome(worker_job *j)
             if (!ok)
                 log_warn("worker: jobs.complete of %s refused (%s)", j->id,
                          error_code(reply) != NULL ? error_code(reply) : "not ok");
+            else if (ask)
+                *next = next_of_reply(w, reply, sent_ns);
             json_object_put(reply);
             return ok ? status : "lost";
         }
@@ -361,11 +401,40 @@ send_outcome(worker_job *j)
     return "lost";
 }
 
-static void
+/* Put next, claimed with j's completion, on the worker's list to run on j's
+ * thread, unless the worker is stopping: then hand it back at once. j is still
+ * on the list meanwhile, so worker_stop has not closed the bus. Returns next,
+ * or NULL when it was handed back. */
+static worker_job *
+adopt_next(worker *w, worker_job *next)
+{
+    bool keep;
+
+    pthread_mutex_lock(&w->mu);
+    keep = !w->stopping;
+    if (keep) {
+        next->next = w->jobs;
+        w->jobs = next;
+        w->njobs++;
+        w->refs++; /* the thread's reference for next; j's goes in job_finish */
+        pthread_cond_broadcast(&w->cv); /* the renewer has a new lease to keep */
+    }
+    pthread_mutex_unlock(&w->mu);
+    if (keep)
+        return next;
+    worker_i_release(w, next->id, next->attempt, "worker stopping");
+    worker_i_job_free(next);
+    return NULL;
+}
+
+/* The handler of j returned: complete, release or drop j. Returns the job
+ * this thread runs next (claimed with the completion), or NULL. */
+static worker_job *
 job_finish(worker_job *j)
 {
     enum { DROP, COMPLETE, RELEASE } action;
     worker *w = j->w;
+    worker_job *next = NULL;
     const char *outcome = "released";
 
     pthread_mutex_lock(&w->mu);
@@ -378,7 +447,7 @@ job_finish(worker_job *j)
         log_debug("worker: the handler of released job %s returned", j->id);
         worker_i_unref_unlock(w);
         worker_i_job_free(j);
-        return;
+        return NULL;
     }
     if (j->cancel_requested) {
         action = DROP;
@@ -397,7 +466,9 @@ job_finish(worker_job *j)
     if (action == COMPLETE) {
         if (!j->has_outcome)
             worker_job_fail(j, true, "handler returned no outcome");
-        outcome = send_outcome(j);
+        outcome = send_outcome(j, &next);
+        if (next != NULL)
+            next = adopt_next(w, next);
     } else if (action == RELEASE) {
         worker_i_release(w, j->id, j->attempt, "worker stopping");
     }
@@ -413,30 +484,35 @@ job_finish(worker_job *j)
     if (action == COMPLETE && j->cancel_requested)
         outcome = "cancelled"; /* cancelled while the outcome was on its way */
     worker_i_account(w, j, outcome);
-    if (w->saturated)
+    /* A slot freed after a full claim: more jobs may wait for the claimer
+     * (not when this thread took one with the completion). */
+    if (w->saturated && next == NULL)
         w->wake = true;
     while (j->pins > 0)
         worker_i_wait(w, 0);
     pthread_cond_broadcast(&w->cv);
     worker_i_unref_unlock(w);
     worker_i_job_free(j);
+    return next;
 }
 
+/* Runs the job it was started with, then each job claimed with a completion,
+ * until a completion brings none. */
 static void *
 job_main(void *arg)
 {
-    worker_job *j = arg;
-
-    log_set_request_id(j->id);
-    log_msg(LOGL_INFO,
-            LOG_FIELDS(LF_STR("job_id", j->id), LF_STR("job_type", j->job_type),
-                       LF_INT("attempt", j->attempt)),
-            "job started");
-    if (j->type != NULL)
-        j->type->fn(j, j->type->ud);
-    else
-        worker_job_fail(j, false, "this worker has no handler for job type %s", j->job_type);
-    job_finish(j);
+    for (worker_job *j = arg; j != NULL;) {
+        log_set_request_id(j->id);
+        log_msg(LOGL_INFO,
+                LOG_FIELDS(LF_STR("job_id", j->id), LF_STR("job_type", j->job_type),
+                           LF_INT("attempt", j->attempt)),
+                "job started");
+        if (j->type != NULL)
+            j->type->fn(j, j->type->ud);
+        else
+            worker_job_fail(j, false, "this worker has no handler for job type %s", j->job_type);
+        j = job_finish(j);
+    }
     log_set_request_id(NULL);
     return NULL;
 }

@@ -640,6 +640,60 @@ group_teardown(void **state)
     return 0;
 }
 
+/* A completion asks for the next job in the same request: a busy worker
+ * needs one request per job, and the job runs on the thread that is free. */
+static void
+test_completion_claims_the_next(void **state)
+{
+    tl_fa *f = tl_fa_new(g_bus);
+    metrics_registry *reg = metrics_registry_new();
+    json_object *body, *claim, *v;
+    worker *w;
+    int ids[4];
+
+    (void)state;
+    h_reset();
+    tl_fa_listen(f);
+    for (int i = 0; i < 4; i++) {
+        char cfg[64];
+
+        snprintf(cfg, sizeof(cfg), "{\"do\":\"echo\",\"n\":%d}", i);
+        ids[i] = tl_fa_add(f, cfg);
+    }
+    w = start(f, 1, 30, 60000, reg);
+    assert_true(tl_fa_wait(f, &f->ncomplete, 4, TL_WAIT_MS));
+    assert_true(idle_within(w, TL_WAIT_MS));
+
+    pthread_mutex_lock(&f->mu);
+    /* jobs.claim handed out the first job only; the others came with the
+     * completions, each asking for one job of the worker's types */
+    assert_int_equal(f->claim_max[0], 1);
+    assert_int_equal(f->ncomplete_claim, 4);
+    for (int i = 0; i < 4; i++) {
+        assert_string_equal(f->complete[i].job_id, f->job_id[ids[i]]);
+        body = json_tokener_parse(f->complete[i].body);
+        assert_non_null(body);
+        assert_string_equal(tl_jstr(body, "status", NULL), "completed");
+        assert_true(json_object_object_get_ex(body, "claim", &claim));
+        assert_string_equal(tl_jstr(claim, "worker_id", NULL), "w-test");
+        assert_true(json_object_object_get_ex(claim, "max", &v));
+        assert_int_equal(json_object_get_int(v), 1);
+        json_object_put(body);
+    }
+    pthread_mutex_unlock(&f->mu);
+    pthread_mutex_lock(&g_h.mu);
+    assert_int_equal(g_h.max_running, 1);
+    for (int i = 0; i < 4; i++)
+        assert_true(g_h.rid_ok[i]);
+    pthread_mutex_unlock(&g_h.mu);
+    assert_int_equal(f->nrelease, 0);
+    assert_true(
+        has_metric(reg, "worker_jobs_total{job_type=\"menu_sync\",outcome=\"completed\"} 4\n"));
+    assert_true(has_metric(reg, "worker_jobs_running 0\n"));
+    worker_stop(w);
+    metrics_registry_free(reg);
+}
+
 int
 main(void)
 {
@@ -647,6 +701,7 @@ main(void)
         cmocka_unit_test(test_invalid_config),
         cmocka_unit_test(test_progress_arguments),
         cmocka_unit_test(test_claim_and_complete),
+        cmocka_unit_test(test_completion_claims_the_next),
         cmocka_unit_test(test_concurrency_limit),
         cmocka_unit_test(test_renewal_and_progress),
         cmocka_unit_test(test_cancel),

@@ -33,20 +33,15 @@ fa_record(tl_fa_rec *r, json_object *doc, const char *text, bus_msg *m)
     r->at_ns = util_mono_ns();
 }
 
-/* jobs.claim: up to max of the queued jobs. */
+/* The answer {"ok":true (with ok), "jobs":[up to max of the queued jobs]}. */
 static const char *
-fa_claim(tl_fa *f, json_object *doc, const char *text)
+fa_hand_out(tl_fa *f, int max, bool ok)
 {
-    json_object *v = NULL, *out = json_object_new_object(), *arr = json_object_new_array();
-    int max = json_object_object_get_ex(doc, "max", &v) ? json_object_get_int(v) : 0;
+    json_object *out = json_object_new_object(), *arr = json_object_new_array();
     static __thread char buf[4096];
 
-    if (f->nclaim < TL_FA_MAX) {
-        f->claim_max[f->nclaim] = max;
-        f->claim_ns[f->nclaim] = util_mono_ns();
-    }
-    if (f->nclaim++ == 0)
-        util_strlcpy(f->claim_body, text, sizeof(f->claim_body));
+    if (ok)
+        json_object_object_add(out, "ok", json_object_new_boolean(true));
     for (; max > 0 && f->next_job < f->njobs; max--, f->next_job++) {
         json_object *j = json_object_new_object();
         int i = f->next_job;
@@ -64,6 +59,22 @@ fa_claim(tl_fa *f, json_object *doc, const char *text)
     util_strlcpy(buf, json_object_to_json_string_ext(out, JSON_C_TO_STRING_PLAIN), sizeof(buf));
     json_object_put(out);
     return buf;
+}
+
+/* jobs.claim: up to max of the queued jobs. */
+static const char *
+fa_claim(tl_fa *f, json_object *doc, const char *text)
+{
+    json_object *v = NULL;
+    int max = json_object_object_get_ex(doc, "max", &v) ? json_object_get_int(v) : 0;
+
+    if (f->nclaim < TL_FA_MAX) {
+        f->claim_max[f->nclaim] = max;
+        f->claim_ns[f->nclaim] = util_mono_ns();
+    }
+    if (f->nclaim++ == 0)
+        util_strlcpy(f->claim_body, text, sizeof(f->claim_body));
+    return fa_hand_out(f, max, false);
 }
 
 static void
@@ -94,9 +105,17 @@ fa_on_msg(bus_msg *m, void *ud)
                 : f->cancel ? "{\"ok\":true,\"cancel_requested\":true}"
                             : "{\"ok\":true,\"cancel_requested\":false}";
     } else if (strcmp(subj, "jobs.complete") == 0) {
+        json_object *claim = NULL, *v = NULL;
+
         if (f->ncomplete < TL_FA_MAX)
             fa_record(&f->complete[f->ncomplete], doc, text, m);
         f->ncomplete++;
+        /* The claim that may come with a completion, as svc-automation does. */
+        if (json_object_object_get_ex(doc, "claim", &claim)) {
+            f->ncomplete_claim++;
+            reply = fa_hand_out(
+                f, json_object_object_get_ex(claim, "max", &v) ? json_object_get_int(v) : 0, true);
+        }
     } else if (strcmp(subj, "jobs.release") == 0) {
         if (f->nrelease < TL_FA_MAX)
             fa_record(&f->release[f->nrelease], doc, text, m);

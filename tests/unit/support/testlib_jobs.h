@@ -38,6 +38,7 @@ typedef struct tl_fa {
     bool claim_unparsed; /* answer jobs.claim with an error reply */
     /* what came */
     int nclaim, nprog, ncomplete, nrelease;
+    int ncomplete_claim; /* completions that also asked for a job */
     int claim_max[TL_FA_MAX];
     int64_t claim_ns[TL_FA_MAX];
     char claim_body[512];
