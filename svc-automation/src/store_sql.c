@@ -18,16 +18,20 @@
     "picked AS (SELECT id FROM automation.jobs WHERE status = 'queued' "                    \
     "AND job_type = ANY(" t "::text[]) AND (run_after IS NULL OR run_after <= now()) " cond \
     "ORDER BY priority, created_at LIMIT " m " FOR UPDATE SKIP LOCKED), "
-#define CLAIM_TAKE(w, l)                                                                \
-    "cl AS (UPDATE automation.jobs j SET status = 'running', attempt = j.attempt + 1, " \
-    "worker_id = " w ", lease_seconds = " l "::int, "                                   \
-    "lease_expires_at = now() + make_interval(secs => " l "::int), "                    \
-    "started_at = now(), updated_at = now(), seq = j.seq + 1, progress = 0, "           \
-    "progress_message = NULL, cancel_requested = false "                                \
-    "WHERE j.id = ANY (ARRAY(SELECT id FROM picked)) "                                  \
-    "RETURNING j.*), "                                                                  \
-    "ins AS (INSERT INTO automation.job_attempts (job_id, attempt, worker_id) "         \
-    "SELECT id, attempt, " w " FROM cl) "
+/* The claim's times are the clock's, not now(): a claim made with a
+ * completion may run after that transaction waited for a lock, and may then
+ * take a job whose earlier attempt ended (lease expired) after now(); an
+ * attempt never starts before the one it follows ended. */
+#define CLAIM_TAKE(w, l)                                                                    \
+    "cl AS (UPDATE automation.jobs j SET status = 'running', attempt = j.attempt + 1, "     \
+    "worker_id = " w ", lease_seconds = " l "::int, "                                       \
+    "lease_expires_at = clock_timestamp() + make_interval(secs => " l "::int), "            \
+    "started_at = clock_timestamp(), updated_at = clock_timestamp(), seq = j.seq + 1, "     \
+    "progress = 0, progress_message = NULL, cancel_requested = false "                      \
+    "WHERE j.id = ANY (ARRAY(SELECT id FROM picked)) "                                      \
+    "RETURNING j.*), "                                                                      \
+    "ins AS (INSERT INTO automation.job_attempts (job_id, attempt, worker_id, started_at) " \
+    "SELECT id, attempt, " w ", started_at FROM cl) "
 /* How long a claimed job waited, ready, in seconds. */
 #define CLAIM_WAIT "extract(epoch FROM clock_timestamp() - greatest(j.queued_at, j.run_after))"
 /* A completion ($1 job, $2 attempt, $3 result) as the CTEs done and att. */
