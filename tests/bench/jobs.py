@@ -52,7 +52,8 @@ UPDATE automation.jobs SET status = 'completed', result = '{}', progress = 100, 
 
 def pg_ceiling(pg, root):
     """pgbench: claim then complete, one job per transaction pair."""
-    n = 6000 * SECONDS
+    # More jobs than the run can take: pgbench aborts when a claim finds none.
+    n = 20000 * SECONDS
     pg.psql("INSERT INTO automation.jobs (id, client_id, job_type, status, queued_at) "
             f"SELECT gen_random_uuid(), gen_random_uuid(), 'backup', 'queued', now() "
             f"FROM generate_series(1, {n})")
@@ -90,10 +91,21 @@ def wait_done(pg, client_id, total, timeout=300):
         "AND status = 'completed'")) >= total, timeout, f"{total} jobs completed", interval=0.25)
 
 
-def e2e_http(pg, gateway, root):
+def login(gateway):
+    """The first admin's access token (the gateway asks every /api call for one)."""
+    r = harness.http("POST", gateway.url + "/api/auth/login",
+                     json={"email": harness.ADMIN_EMAIL, "password": harness.ADMIN_PASSWORD},
+                     timeout=10)
+    if r.status_code != 200:
+        raise RuntimeError(f"login: {r.status_code} {r.text[:200]}")
+    return r.json()["access_token"]
+
+
+def e2e_http(pg, gateway, root, token):
     client = str(uuid.uuid4())
     lua = Path(root) / "create.lua"
     lua.write_text('wrk.method = "POST"\nwrk.headers["Content-Type"] = "application/json"\n'
+                   f'wrk.headers["Authorization"] = "Bearer {token}"\n'
                    f'wrk.body = \'{{"client_id":"{client}","job_type":"report_generation"}}\'\n')
     t0 = time.monotonic()
     p = subprocess.run(["wrk", "-t2", "-c16", f"-d{SECONDS}s", "-s", str(lua),
@@ -101,6 +113,8 @@ def e2e_http(pg, gateway, root):
                        timeout=SECONDS * 10)
     if p.returncode != 0:
         raise RuntimeError(p.stderr)
+    if "Non-2xx" in p.stdout:
+        raise RuntimeError("wrk saw refused creates:\n" + p.stdout)
     total = int(pg.psql(f"SELECT count(*) FROM automation.jobs WHERE client_id = '{client}'"))
     wait_done(pg, client, total)
     res = latency_stats(pg, client)
@@ -148,14 +162,14 @@ def e2e_nats(pg, nats):
     return res
 
 
-async def ws_phase(gateway, nats, automation_pid):
+async def ws_phase(gateway, nats, automation_pid, token):
     import websockets
     clients = [str(uuid.uuid4()) for _ in range(WS_CONNS)]
     lat = []
     conns = []
     for c in clients:
         ws = await websockets.connect(
-            gateway.url.replace("http", "ws") + f"/api/automation/ws/{c}",
+            gateway.url.replace("http", "ws") + f"/api/automation/ws/{c}?access_token={token}",
             max_queue=None, ping_interval=None)
         hello = json.loads(await ws.recv())
         assert hello["type"] == "connected", hello
@@ -238,8 +252,11 @@ def main():
                                                            "DB_POOL_SIZE": "8",
                                                            "HTTP_THREADS": "256"})
         auto = harness.Daemon("svc-automation", env, root).start()
-        gw_env = dict(env, AUTOMATION_URL=auto.url, UPSTREAM_TIMEOUT_MS="5000")
+        # The rate limit stays on, with a bucket the run never empties.
+        gw_env = dict(env, AUTOMATION_URL=auto.url, UPSTREAM_TIMEOUT_MS="5000",
+                      RATE_LIMIT_RPS="1000000", RATE_LIMIT_BURST="1000000")
         gw = harness.Daemon("gateway", gw_env, root).start()
+        token = login(gw)
         workers = []
         for i in range(WORKERS):
             w = harness.Daemon("fake-worker", {"NATS_URL": nats.url, "LOG_LEVEL": "warn",
@@ -252,7 +269,7 @@ def main():
               f"{CONCURRENCY}")
         results["pg_ceiling"] = c = pg_ceiling(pg, root)
         print(f"  PostgreSQL ceiling (pgbench, claim then complete): {c['jobs_per_s']:.0f} jobs/s")
-        results["http"] = h = e2e_http(pg, gw, root)
+        results["http"] = h = e2e_http(pg, gw, root, token)
         print(f"  end to end, POST via gateway: {h['jobs_per_s']:.0f} jobs/s "
               f"({h['completed']} jobs), create-to-complete p50 {h['p50_ms']:.1f} ms, "
               f"p99 {h['p99_ms']:.1f} ms; {100 * h['jobs_per_s'] / c['jobs_per_s']:.0f}% "
@@ -262,7 +279,7 @@ def main():
               f"({n['completed']} jobs), create-to-complete p50 {n['p50_ms']:.1f} ms, "
               f"p99 {n['p99_ms']:.1f} ms; {100 * n['jobs_per_s'] / c['jobs_per_s']:.0f}% "
               "of the ceiling")
-        results["ws"] = w = asyncio.run(ws_phase(gw, nats, auto.pid))
+        results["ws"] = w = asyncio.run(ws_phase(gw, nats, auto.pid, token))
         print(f"  WebSocket via gateway, {w['connections']} connections, "
               f"{w['updates_per_s']:.0f} updates/s: completion-to-client p50 {w['p50_ms']:.1f} ms, "
               f"p99 {w['p99_ms']:.1f} ms (max {w['max_ms']:.1f}); svc-automation VmRSS up to "
