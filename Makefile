@@ -52,8 +52,8 @@ TESTLIB_SRC := $(wildcard tests/unit/support/*.c)
 TESTLIB_OBJ := $(TESTLIB_SRC:%.c=$(B)/obj/%.o)
 .SECONDARY: $(TESTLIB_OBJ)
 
-.PHONY: all run test unit unit-bins e2e logs fmt lint bench bench-jobs bench-gateway clean deps \
-        swagger-ui
+.PHONY: all run test unit unit-bins e2e logs fmt lint bench bench-jobs bench-gateway bench-toast \
+        clean deps swagger-ui
 .DEFAULT_GOAL := all
 
 # DOCS_UI= leaves Swagger UI out (the Docker build fetches it in its own stage).
@@ -170,6 +170,18 @@ BENCH_BUILD ?= release
 bench-gateway:
 	@$(MAKE) --no-print-directory BUILD=$(BENCH_BUILD) all
 	@BRAIN_BUILD=build/$(BENCH_BUILD) $(PYTHON) -B tests/bench/gateway.py
+
+# svc-toast's menus (issue 5): sync and compare of a 5,000-item menu through the
+# suite (tests/bench/toast.py), and the compare's domain part alone in C
+# (tests/bench/toast_diff.c on svc-toast/src/menu*.c but the job, menu_sync.c).
+TOAST_DIFF_OBJ := $(filter-out %/menu_sync.o,$(patsubst %.c,$(B)/obj/%.o,$(wildcard svc-toast/src/menu*.c)))
+$(B)/bench/toast_diff: tests/bench/toast_diff.c $(TOAST_DIFF_OBJ)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -Isvc-toast/src $(LDFLAGS) -o $@ $(filter %.c %.o,$^) -ljson-c -lcrypto -lm
+
+bench-toast:
+	@$(MAKE) --no-print-directory BUILD=$(BENCH_BUILD) all build/$(BENCH_BUILD)/bench/toast_diff
+	@BRAIN_BUILD=build/$(BENCH_BUILD) $(PYTHON) -B tests/bench/toast.py
 
 fmt:
 	clang-format -i $$(git ls-files '*.c' '*.h')

@@ -51,17 +51,17 @@ golden_counts(const menu_model *m)
 int
 golden_current(toast *t, const char *integration_id, menu_model **m, golden_err *e)
 {
-    json_object *snap = NULL;
-    char err[256];
+    char *snap = NULL, err[256];
+    size_t len = 0;
     *m = NULL;
-    store_status st = store_menus_load(app_db(t->app), integration_id, &snap);
+    store_status st = store_menus_load(app_db(t->app), integration_id, &snap, &len);
     if (st != ST_OK)
         return store_fail(e, st, "integration", integration_id);
     if (!snap)
         return fail(e, 409, "conflict",
                     "integration %s has no synced menu yet: run sync-menus first", integration_id);
-    int rc = menu_from_snapshot(snap, m, err, sizeof(err));
-    json_object_put(snap);
+    int rc = menu_from_snapshot_text(snap, len, m, err, sizeof(err));
+    free(snap);
     if (rc != 0) {
         log_msg(LOGL_ERROR, LOG_FIELDS(LF_STR("integration_id", integration_id)),
                 "stored menu unreadable: %s", err);
@@ -103,19 +103,15 @@ out:
     return rc;
 }
 
-/* The baseline's model from its stored text. */
+/* The baseline's model from its stored text (the canonical snapshot). */
 static int
 baseline_model(const char *text, menu_model **m, golden_err *e)
 {
-    json_object *snap = NULL;
-    js_err je;
     char err[256];
-    if (js_parse(text, strlen(text), &snap, &je) != JS_OK
-        || menu_from_snapshot(snap, m, err, sizeof(err)) != 0) {
-        json_object_put(snap);
+    if (menu_from_snapshot_text(text, strlen(text), m, err, sizeof(err)) != 0) {
+        log_msg(LOGL_ERROR, LOG_FIELDS(LF_STR("error", err)), "golden copy unreadable");
         return fail(e, 500, "internal", "the baseline could not be read");
     }
-    json_object_put(snap);
     return 0;
 }
 

@@ -336,6 +336,31 @@ mb_finish(mb *b, bool merge_twice_listed)
     return 0;
 }
 
+int
+mb_start(mb *b, menu_model **out, char *err, size_t errlen)
+{
+    memset(b, 0, sizeof(*b));
+    b->err = err;
+    b->errlen = errlen;
+    err[0] = '\0';
+    *out = NULL;
+    b->m = calloc(1, sizeof(*b->m));
+    return b->m ? 0 : mb_fail(b, "out of memory");
+}
+
+int
+mb_end(mb *b, int rc, bool merge_twice_listed, menu_model **out)
+{
+    if (rc == 0)
+        rc = mb_finish(b, merge_twice_listed);
+    if (rc != 0) {
+        menu_model_free(b->m);
+        return -1;
+    }
+    *out = b->m;
+    return 0;
+}
+
 void
 menu_model_free(menu_model *m)
 {

@@ -88,6 +88,10 @@ int menu_from_toast(json_object *doc, menu_model **out, char *err, size_t errlen
 /* Build the model of a snapshot (keys in any order; prices as decimal strings
  * or numbers). Returns 0 and *out, or -1 with err. */
 int menu_from_snapshot(json_object *snap, menu_model **out, char *err, size_t errlen);
+/* The same from the snapshot's JSON text (len bytes), without building json-c
+ * objects: the fast way for large menus. */
+int menu_from_snapshot_text(const char *text, size_t len, menu_model **out, char *err,
+                            size_t errlen);
 /* Accepts NULL. */
 void menu_model_free(menu_model *m);
 
@@ -95,6 +99,11 @@ void menu_model_free(menu_model *m);
 json_object *menu_snapshot(const menu_model *m);
 /* Its text (malloc'd, the caller frees) and SHA-256 in hex. 0 or -1. */
 int menu_snapshot_text(const menu_model *m, char **text, size_t *len, char sha256[MENU_SHA256_HEX]);
+/* One list of the snapshot ("menus", "groups", "items" or "modifier_groups")
+ * as JSON text, as it stands in menu_snapshot_text's text (malloc'd, the
+ * caller frees; its length in *len when len is not NULL). NULL on
+ * allocation failure or another key. */
+char *menu_snapshot_list(const menu_model *m, const char *key, size_t *len);
 
 /* The differences from before to after (a new object):
  *   {"identical": bool,

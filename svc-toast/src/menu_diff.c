@@ -1,11 +1,10 @@
-/* menu_diff: the canonical snapshot of a menu model, its SHA-256, and the
- * differences between two models; see menu.h. */
+/* menu_diff: the snapshot of a menu model as json-c objects, and the
+ * differences between two models; see menu.h. The snapshot's text and its
+ * SHA-256 are written in menu_snap.c. */
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-#include <openssl/evp.h>
 
 #include "menu.h"
 
@@ -119,37 +118,6 @@ menu_snapshot(const menu_model *m)
     json_object_object_add(s, "modifier_groups", mgs);
     json_object_object_add(s, "version", json_object_new_int(1));
     return s;
-}
-
-int
-menu_snapshot_text(const menu_model *m, char **text, size_t *len, char sha256[MENU_SHA256_HEX])
-{
-    unsigned char md[EVP_MAX_MD_SIZE];
-    unsigned int mdlen = 0;
-    size_t n = 0;
-    int rc = -1;
-    json_object *s = menu_snapshot(m);
-    *text = NULL;
-    if (!s)
-        return -1;
-    const char *t = json_object_to_json_string_length(
-        s, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE, &n);
-    if (!t || !(*text = malloc(n + 1)))
-        goto out;
-    memcpy(*text, t, n + 1);
-    if (EVP_Digest(*text, n, md, &mdlen, EVP_sha256(), NULL) != 1 || mdlen != 32) {
-        free(*text);
-        *text = NULL;
-        goto out;
-    }
-    for (unsigned i = 0; i < mdlen; i++)
-        snprintf(sha256 + 2 * i, 3, "%02x", md[i]);
-    if (len)
-        *len = n;
-    rc = 0;
-out:
-    json_object_put(s);
-    return rc;
 }
 
 /* ---- differences ---- */

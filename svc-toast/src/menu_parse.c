@@ -1,5 +1,5 @@
-/* menu_parse: the menu model from Toast's menus document and from a
- * snapshot; see menu.h. */
+/* menu_parse: the menu model from Toast's menus document; see menu.h. The
+ * snapshot's text is read in menu_snap.c. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -131,10 +131,9 @@ toast_group(mb *b, json_object *o, const char *menu_guid, const char *parent, in
     return 0;
 }
 
-/* The options of g from the array opts: references into the map refs
- * (Toast's document, by_ref) or the options themselves (a snapshot). */
+/* The options of g: references (opts) into modifierOptionReferences (refs). */
 static int
-add_options(mb *b, menu_modgroup *g, json_object *opts, bool by_ref, json_object *refs)
+add_options(mb *b, menu_modgroup *g, json_object *opts, json_object *refs)
 {
     size_t n = opts ? json_object_array_length(opts) : 0;
     if (n > MENU_LIST_MAX)
@@ -142,14 +141,12 @@ add_options(mb *b, menu_modgroup *g, json_object *opts, bool by_ref, json_object
     if (n && !(g->options = calloc(n, sizeof(*g->options))))
         return mb_fail(b, "out of memory");
     for (size_t i = 0; i < n; i++) {
-        json_object *opt = json_object_array_get_idx(opts, i);
+        json_object *opt = ref_lookup(refs, json_object_array_get_idx(opts, i));
         const char *og, *on;
         menu_option *op = &g->options[g->noptions];
-        if (by_ref)
-            opt = ref_lookup(refs, opt);
         if (!opt || !json_object_is_type(opt, json_type_object))
-            return mb_fail(b, "%s: option %zu is not an object%s", b->where, i,
-                           by_ref ? " of modifierOptionReferences" : "");
+            return mb_fail(b, "%s: option %zu is not an object of modifierOptionReferences",
+                           b->where, i);
         if (mb_str(b, opt, "guid", true, MENU_GUID_MAX, &og) != 0
             || mb_str(b, opt, "name", false, MENU_NAME_MAX, &on) != 0)
             return -1;
@@ -180,32 +177,7 @@ toast_modgroup(mb *b, const char *ref, json_object *o, json_object *opt_refs)
         || mb_int(b, o, "minSelections", &g->min_sel) != 0
         || mb_int(b, o, "maxSelections", &g->max_sel) != 0)
         return -1;
-    return add_options(b, g, opts, true, opt_refs);
-}
-
-static int
-start(mb *b, menu_model **out, char *err, size_t errlen)
-{
-    memset(b, 0, sizeof(*b));
-    b->err = err;
-    b->errlen = errlen;
-    err[0] = '\0';
-    *out = NULL;
-    b->m = calloc(1, sizeof(*b->m));
-    return b->m ? 0 : mb_fail(b, "out of memory");
-}
-
-static int
-finish(mb *b, int rc, bool merge, menu_model **out)
-{
-    if (rc == 0)
-        rc = mb_finish(b, merge);
-    if (rc != 0) {
-        menu_model_free(b->m);
-        return -1;
-    }
-    *out = b->m;
-    return 0;
+    return add_options(b, g, opts, opt_refs);
 }
 
 int
@@ -214,7 +186,7 @@ menu_from_toast(json_object *doc, menu_model **out, char *err, size_t errlen)
     mb b;
     json_object *menus = NULL, *mg_refs = NULL, *opt_refs = NULL;
     int rc = -1;
-    if (start(&b, out, err, errlen) != 0)
+    if (mb_start(&b, out, err, errlen) != 0)
         return -1;
     snprintf(b.where, sizeof(b.where), "menus document");
     if (!json_object_is_type(doc, json_type_object)) {
@@ -261,112 +233,5 @@ menu_from_toast(json_object *doc, menu_model **out, char *err, size_t errlen)
     }
     rc = 0;
 out:
-    return finish(&b, rc, true, out);
-}
-
-/* ---- snapshots ---- */
-
-/* The objects of snap[key] (an array, required). */
-static int
-snap_array(mb *b, json_object *snap, const char *key, json_object **arr)
-{
-    if (!json_object_object_get_ex(snap, key, arr) || !json_object_is_type(*arr, json_type_array))
-        return mb_fail(b, "snapshot: '%s' must be an array", key);
-    for (size_t i = 0; i < json_object_array_length(*arr); i++)
-        if (!json_object_is_type(json_object_array_get_idx(*arr, i), json_type_object))
-            return mb_fail(b, "snapshot: %s[%zu] is not an object", key, i);
-    return 0;
-}
-
-static int
-snap_entity(mb *b, json_object *o, const char *kind, size_t i, const char **guid, const char **name)
-{
-    snprintf(b->where, sizeof(b->where), "snapshot %s %zu", kind, i);
-    return mb_str(b, o, "guid", true, MENU_GUID_MAX, guid) != 0
-                   || mb_str(b, o, "name", false, MENU_NAME_MAX, name) != 0
-               ? -1
-               : 0;
-}
-
-static int
-snap_modgroup(mb *b, json_object *o, size_t i)
-{
-    const char *guid, *name;
-    json_object *opts = NULL;
-    if (snap_entity(b, o, "modifier group", i, &guid, &name) != 0
-        || array_of(b, o, "options", &opts) != 0)
-        return -1;
-    menu_modgroup *g = mb_modgroup(b);
-    if (!g || !(g->guid = mb_dup(b, guid)) || (name && !(g->name = mb_dup(b, name)))
-        || mb_int(b, o, "min_selections", &g->min_sel) != 0
-        || mb_int(b, o, "max_selections", &g->max_sel) != 0)
-        return -1;
-    return add_options(b, g, opts, false, NULL);
-}
-
-static int
-snap_item(mb *b, json_object *o, size_t i)
-{
-    const char *guid, *name, *ps, *plu, *sku;
-    if (snap_entity(b, o, "item", i, &guid, &name) != 0
-        || mb_str(b, o, "pricing_strategy", false, MENU_NAME_MAX, &ps) != 0
-        || mb_str(b, o, "plu", false, MENU_NAME_MAX, &plu) != 0
-        || mb_str(b, o, "sku", false, MENU_NAME_MAX, &sku) != 0)
-        return -1;
-    menu_item *it = mb_item(b);
-    if (!it || !(it->guid = mb_dup(b, guid)) || (name && !(it->name = mb_dup(b, name)))
-        || (ps && !(it->pricing_strategy = mb_dup(b, ps))) || (plu && !(it->plu = mb_dup(b, plu)))
-        || (sku && !(it->sku = mb_dup(b, sku))) || mb_price(b, o, "price", &it->price) != 0
-        || string_list(b, o, "groups", &it->groups) != 0
-        || string_list(b, o, "modifiers", &it->modifiers) != 0
-        || string_list(b, o, "visibility", &it->visibility) != 0)
-        return -1;
-    return 0;
-}
-
-int
-menu_from_snapshot(json_object *snap, menu_model **out, char *err, size_t errlen)
-{
-    mb b;
-    json_object *menus, *groups, *items, *mgs;
-    int rc = -1;
-    if (start(&b, out, err, errlen) != 0)
-        return -1;
-    if (!json_object_is_type(snap, json_type_object)) {
-        mb_fail(&b, "the snapshot is not an object");
-        goto out;
-    }
-    if (snap_array(&b, snap, "menus", &menus) != 0 || snap_array(&b, snap, "groups", &groups) != 0
-        || snap_array(&b, snap, "items", &items) != 0
-        || snap_array(&b, snap, "modifier_groups", &mgs) != 0)
-        goto out;
-    for (size_t i = 0; i < json_object_array_length(menus); i++) {
-        const char *guid, *name;
-        menu_menu *mm;
-        if (snap_entity(&b, json_object_array_get_idx(menus, i), "menu", i, &guid, &name) != 0
-            || !(mm = mb_menu(&b)) || !(mm->guid = mb_dup(&b, guid))
-            || (name && !(mm->name = mb_dup(&b, name))))
-            goto out;
-    }
-    for (size_t i = 0; i < json_object_array_length(groups); i++) {
-        json_object *o = json_object_array_get_idx(groups, i);
-        const char *guid, *name, *menu, *parent;
-        menu_group *g;
-        if (snap_entity(&b, o, "group", i, &guid, &name) != 0
-            || mb_str(&b, o, "menu_guid", true, MENU_GUID_MAX, &menu) != 0
-            || mb_str(&b, o, "parent_guid", false, MENU_GUID_MAX, &parent) != 0
-            || !(g = mb_group(&b)) || !(g->guid = mb_dup(&b, guid))
-            || (name && !(g->name = mb_dup(&b, name))) || !(g->menu_guid = mb_dup(&b, menu))
-            || (parent && !(g->parent_guid = mb_dup(&b, parent))))
-            goto out;
-    }
-    for (size_t i = 0; i < json_object_array_length(items); i++)
-        if (snap_item(&b, json_object_array_get_idx(items, i), i) != 0)
-            goto out;
-    for (size_t i = 0; i < json_object_array_length(mgs); i++)
-        if (snap_modgroup(&b, json_object_array_get_idx(mgs, i), i) != 0)
-            goto out;
-    rc = 0;
-out:
-    return finish(&b, rc, false, out);
+    return mb_end(&b, rc, true, out);
 }

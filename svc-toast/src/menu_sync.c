@@ -41,27 +41,36 @@ unchanged(const char *stored, const char *now)
     return b <= a;
 }
 
-/* Normalise doc, store it and say what changed. 0 and *result, or -1 after
- * failing the job. */
+/* Normalise doc (taken: put as soon as the model holds what it needs, so
+ * that its objects and the snapshot's text are not in memory together),
+ * store it and say what changed. 0 and *result, or -1 after failing the
+ * job. */
 static int
 sync_store(toast *t, worker_job *j, const toast_integration *ti, json_object *doc,
            const char *last_updated, json_object **result)
 {
+    static const char *const list_keys[] = {"menus", "groups", "items", "modifier_groups"};
     menu_model *m = NULL;
-    json_object *snap = NULL, *changes = NULL;
-    char err[256], sha[MENU_SHA256_HEX], *text = NULL;
-    int rc = -1;
-    if (menu_from_toast(doc, &m, err, sizeof(err)) != 0) {
+    json_object *changes = NULL;
+    char err[256], sha[MENU_SHA256_HEX], *text = NULL, *lists[4] = {NULL};
+    int rc = -1, built = menu_from_toast(doc, &m, err, sizeof(err));
+    json_object_put(doc);
+    if (built != 0) {
         worker_job_fail(j, false, "Toast's menus document is not usable: %s", err);
         goto out;
     }
     worker_progress(j, 60, "storing the menus");
-    if (menu_snapshot_text(m, &text, NULL, sha) != 0 || !(snap = menu_snapshot(m))) {
+    bool ok = menu_snapshot_text(m, &text, NULL, sha) == 0;
+    /* The hash is of the whole text; the store needs its lists. */
+    free(text);
+    for (size_t i = 0; ok && i < 4; i++)
+        ok = (lists[i] = menu_snapshot_list(m, list_keys[i], NULL)) != NULL;
+    if (!ok) {
         worker_job_fail(j, true, "out of memory normalising the menus");
         goto out;
     }
-    store_status st =
-        store_menus_replace(app_db(t->app), ti->id, snap, sha, last_updated, &changes);
+    store_menu_lists sl = {lists[0], lists[1], lists[2], lists[3]};
+    store_status st = store_menus_replace(app_db(t->app), ti->id, &sl, sha, last_updated, &changes);
     if (st != ST_OK) {
         if (st == ST_NOT_FOUND)
             worker_job_fail(j, false, "integration %s was deleted during the sync", ti->id);
@@ -88,9 +97,9 @@ sync_store(toast *t, worker_job *j, const toast_integration *ti, json_object *do
     json_object_object_add(*result, "counts", counts);
     rc = 0;
 out:
-    json_object_put(snap);
     json_object_put(changes);
-    free(text);
+    for (size_t i = 0; i < 4; i++)
+        free(lists[i]);
     menu_model_free(m);
     return rc;
 }
@@ -122,6 +131,7 @@ menu_sync_job(worker_job *j, void *ud)
     bool force = false;
     char stored[LAST_UPDATED_MAX], now[LAST_UPDATED_MAX], err[256];
     js_err je;
+    int rc;
     memset(&ti, 0, sizeof(ti));
     if (js_reject_unknown(conf, known, &je) != JS_OK
         || js_get_uuid(conf, "integration_id", true, &id, &je) != JS_OK
@@ -169,7 +179,9 @@ menu_sync_job(worker_job *j, void *ud)
                         toast_api_status_name(as));
         goto out;
     }
-    if (sync_store(t, j, &ti, doc, now, &result) != 0)
+    rc = sync_store(t, j, &ti, doc, now, &result);
+    doc = NULL; /* sync_store took it */
+    if (rc != 0)
         goto out;
     worker_progress(j, 90, "publishing the menu event");
     publish(t, id, result);

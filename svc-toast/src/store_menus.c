@@ -98,23 +98,13 @@ store_menus_state(db_pool *p, const char *integration_id, char *last_updated, si
     return st;
 }
 
-/* An array of the snapshot (borrowed) as text. */
-static const char *
-array_text(json_object *snapshot, const char *key)
-{
-    json_object *a = NULL;
-    if (!json_object_object_get_ex(snapshot, key, &a))
-        return "[]";
-    return json_object_to_json_string_ext(a, JSON_C_TO_STRING_PLAIN);
-}
-
-/* Upsert the snapshot's array key with statement up, then delete what it no
+/* Upsert the list (JSON text) with statement up, then delete what it no
  * longer has with del. */
 static store_status
-replace_table(db_conn *c, const char *id, json_object *snapshot, const char *key, store_menus_q up,
-              store_menus_q del, json_object *changes)
+replace_table(db_conn *c, const char *id, const char *list, store_menus_q up, store_menus_q del,
+              json_object *changes)
 {
-    const char *params[] = {id, array_text(snapshot, key)};
+    const char *params[] = {id, list};
     PGresult *res = NULL;
     store_status st = run(c, up, 2, params, &res);
     for (int i = 0; st == ST_OK && changes && i < PQntuples(res); i++)
@@ -140,7 +130,7 @@ cmp_json_str(const void *a, const void *b)
 }
 
 store_status
-store_menus_replace(db_pool *p, const char *integration_id, json_object *snapshot,
+store_menus_replace(db_pool *p, const char *integration_id, const store_menu_lists *lists,
                     const char *sha256, const char *last_updated, json_object **changes)
 {
     db_conn *c = NULL;
@@ -165,16 +155,16 @@ store_menus_replace(db_pool *p, const char *integration_id, json_object *snapsho
         st = ST_NOT_FOUND;
         goto out;
     }
-    if ((st = replace_table(c, integration_id, snapshot, "menus", MQ_UPSERT_MENUS, MQ_DELETE_MENUS,
-                            NULL))
+    if ((st =
+             replace_table(c, integration_id, lists->menus, MQ_UPSERT_MENUS, MQ_DELETE_MENUS, NULL))
             != ST_OK
-        || (st = replace_table(c, integration_id, snapshot, "groups", MQ_UPSERT_GROUPS,
-                               MQ_DELETE_GROUPS, NULL))
+        || (st = replace_table(c, integration_id, lists->groups, MQ_UPSERT_GROUPS, MQ_DELETE_GROUPS,
+                               NULL))
                != ST_OK
-        || (st = replace_table(c, integration_id, snapshot, "items", MQ_UPSERT_ITEMS,
-                               MQ_DELETE_ITEMS, ch))
+        || (st = replace_table(c, integration_id, lists->items, MQ_UPSERT_ITEMS, MQ_DELETE_ITEMS,
+                               ch))
                != ST_OK
-        || (st = replace_table(c, integration_id, snapshot, "modifier_groups", MQ_UPSERT_MODGROUPS,
+        || (st = replace_table(c, integration_id, lists->modifier_groups, MQ_UPSERT_MODGROUPS,
                                MQ_DELETE_MODGROUPS, NULL))
                != ST_OK
         || (st = run(c, MQ_SET_STATE, 3, state, NULL)) != ST_OK)
@@ -196,14 +186,20 @@ out:
 }
 
 store_status
-store_menus_load(db_pool *p, const char *integration_id, json_object **snapshot)
+store_menus_load(db_pool *p, const char *integration_id, char **snapshot, size_t *len)
 {
     PGresult *res = NULL;
     const char *params[] = {integration_id};
     store_status st = one_row(p, MQ_LOAD, 1, params, &res);
     *snapshot = NULL;
-    if (st == ST_OK && PQgetvalue(res, 0, 0)[0] == 't' && !(*snapshot = json_cell(res, 1)))
-        st = ST_ERROR;
+    *len = 0;
+    if (st == ST_OK && PQgetvalue(res, 0, 0)[0] == 't') {
+        *len = (size_t)PQgetlength(res, 0, 1);
+        if (!(*snapshot = malloc(*len + 1)))
+            st = ST_ERROR;
+        else
+            memcpy(*snapshot, PQgetvalue(res, 0, 1), *len + 1);
+    }
     PQclear(res);
     return st;
 }

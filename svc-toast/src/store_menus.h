@@ -18,19 +18,27 @@
 store_status store_menus_state(db_pool *p, const char *integration_id, char *last_updated,
                                size_t cap);
 
-/* Replace the stored menus of the integration by snapshot (borrowed, the
- * canonical JSON of menu.h), in one transaction: upsert menus, groups, items
- * and modifier groups, delete what disappeared, record last_updated and
- * sha256, set the integration's last_menu_sync_at. *changes (a new object):
- * {"added":[guid],"changed":[guid],"removed":[guid]} of items, sorted.
- * ST_NOT_FOUND when the integration is gone. */
-store_status store_menus_replace(db_pool *p, const char *integration_id, json_object *snapshot,
-                                 const char *sha256, const char *last_updated,
-                                 json_object **changes);
+/* The four lists of a menu snapshot as JSON text (menu_snapshot_list). */
+typedef struct store_menu_lists {
+    const char *menus, *groups, *items, *modifier_groups;
+} store_menu_lists;
 
-/* The stored menus as a snapshot (*snapshot a new object, NULL when no menu
- * was synced yet). ST_NOT_FOUND when the integration does not exist. */
-store_status store_menus_load(db_pool *p, const char *integration_id, json_object **snapshot);
+/* Replace the stored menus of the integration by the snapshot's lists
+ * (borrowed, the canonical JSON of menu.h), in one transaction: upsert menus,
+ * groups, items and modifier groups, delete what disappeared, record
+ * last_updated and sha256, set the integration's last_menu_sync_at.
+ * *changes (a new object): {"added":[guid],"changed":[guid],"removed":[guid]}
+ * of items, sorted. ST_NOT_FOUND when the integration is gone. */
+store_status store_menus_replace(db_pool *p, const char *integration_id,
+                                 const store_menu_lists *lists, const char *sha256,
+                                 const char *last_updated, json_object **changes);
+
+/* The stored menus as a snapshot's JSON text (menu.h's shape, keys in any
+ * order): *snapshot malloc'd (the caller frees) with its length in *len, or
+ * NULL when no menu was synced yet. ST_NOT_FOUND when the integration does
+ * not exist. Text rather than an object: menu_from_snapshot_text reads a
+ * large menu several times faster than json-c builds it. */
+store_status store_menus_load(db_pool *p, const char *integration_id, char **snapshot, size_t *len);
 
 /* GET .../menus: {"integration_id","counts":{menus,groups,items,
  * modifier_groups},"last_synced_at","last_updated","sha256","menus":[{guid,

