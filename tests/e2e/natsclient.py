@@ -148,6 +148,13 @@ class Client:
         return self.request(subject, data, timeout).json()
 
     def close(self):
+        # shutdown first: close() alone leaves the connection open while the
+        # reader thread is blocked in recv() on it, and the server would keep
+        # this client's subscriptions (a queue group member that never answers).
+        try:
+            self.sock.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
         try:
             self.sock.close()
         except OSError:
