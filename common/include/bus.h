@@ -50,6 +50,17 @@ bus_status bus_publish(bus *b, const char *subject, const void *data, size_t len
 bus_status bus_request(bus *b, const char *subject, const void *data, size_t len, int timeout_ms,
                        char **reply, size_t *reply_len);
 
+/* One answer of bus_request_all: data is the answer's payload (not
+ * NUL-terminated, valid during the call). */
+typedef void (*bus_reply_fn)(const char *data, size_t len, void *ud);
+/* Request answered by every subscriber of subject (subscribed without a queue
+ * group): fn gets each answer as it comes. Waits at most timeout_ms for the
+ * first answer, then stops once none came for quiet_ms. BUS_OK when at least
+ * one came; BUS_ERR_NO_RESPONDERS, BUS_ERR_TIMEOUT or BUS_ERR_UNAVAILABLE
+ * otherwise. */
+bus_status bus_request_all(bus *b, const char *subject, const void *data, size_t len,
+                           int timeout_ms, int quiet_ms, bus_reply_fn fn, void *ud);
+
 /* Subscribe (queue may be NULL for a plain subscription). */
 bus_status bus_subscribe(bus *b, const char *subject, const char *queue, bus_handler fn, void *ud);
 

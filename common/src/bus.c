@@ -21,7 +21,7 @@
 #include "log.h"
 #include "util.h"
 
-#define HDR_REQUEST_ID    "X-Request-Id"
+#define HDR_REQUEST_ID    BUS_I_HDR_REQUEST_ID
 #define BUS_DRAIN_MS      5000
 #define BUS_CLOSE_WAIT_MS (BUS_DRAIN_MS + 5000)
 

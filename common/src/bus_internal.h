@@ -48,6 +48,9 @@ struct bus {
  * -1 when it is empty or too long. */
 int bus_i_split_list(char *s, char **items, int max);
 
+/* The header that carries the request id on every message. */
+#define BUS_I_HDR_REQUEST_ID "X-Request-Id"
+
 /* The bus status for a nats.c status. */
 bus_status bus_i_from_nats(natsStatus s);
 

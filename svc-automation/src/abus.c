@@ -296,7 +296,10 @@ abus_changed(abus *ab, const store_changes *ch)
 }
 
 bus_status
-abus_ask(abus *ab, const char *subject, const char *body, int timeout_ms, char **reply)
+abus_ask_all(abus *ab, const char *subject, const char *body, int timeout_ms, bus_reply_fn fn,
+             void *ud)
 {
-    return bus_request(ab->b, subject, body, strlen(body), timeout_ms, reply, NULL);
+    /* Replicas answer together: one that is 100 ms behind the first is not
+     * waited for longer (the request's whole bound is timeout_ms). */
+    return bus_request_all(ab->b, subject, body, strlen(body), timeout_ms, 100, fn, ud);
 }

@@ -35,9 +35,12 @@ void abus_free(abus *ab);
 /* Publish the events of a committed change and wake the workers it concerns. */
 void abus_changed(abus *ab, const store_changes *ch);
 
-/* Ask svc-toast (toast.sessions.list / .terminate): the reply (malloc'd) or a
- * bus status (BUS_ERR_NO_RESPONDERS, BUS_ERR_TIMEOUT, BUS_ERR_UNAVAILABLE). */
-bus_status abus_ask(abus *ab, const char *subject, const char *body, int timeout_ms, char **reply);
+/* Ask every svc-toast replica (toast.sessions.list / .terminate: each knows
+ * its own sessions): fn gets each answer (bus_request_all). BUS_OK when one
+ * answered at least, else BUS_ERR_NO_RESPONDERS, BUS_ERR_TIMEOUT or
+ * BUS_ERR_UNAVAILABLE. */
+bus_status abus_ask_all(abus *ab, const char *subject, const char *body, int timeout_ms,
+                        bus_reply_fn fn, void *ud);
 
 /* Events queued for publishing, and dropped so far. */
 size_t abus_queued(abus *ab);

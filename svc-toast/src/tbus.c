@@ -86,9 +86,11 @@ int
 tbus_start(toast *t)
 {
     bus *b = app_bus(t->app);
-    bus_status st = bus_subscribe(b, "toast.sessions.list", "toast", on_list, t);
+    /* No queue group: each replica knows only its own sessions, so every
+     * replica answers and svc-automation merges the answers. */
+    bus_status st = bus_subscribe(b, "toast.sessions.list", NULL, on_list, t);
     if (st == BUS_OK)
-        st = bus_subscribe(b, "toast.sessions.terminate", "toast", on_terminate, t);
+        st = bus_subscribe(b, "toast.sessions.terminate", NULL, on_terminate, t);
     if (st != BUS_OK) {
         log_error("subscribing to toast.sessions.*: %s", bus_status_name(st));
         return -1;

@@ -282,29 +282,41 @@ def test_sessions_without_svc_toast_is_503(api, suite):
 
 
 def test_sessions_relayed_to_svc_toast(api, suite):
+    """Every svc-toast replica knows its own sessions: two stand-ins answer,
+    the lists are merged and the terminations summed."""
     import threading
-    suite["svc-toast"].stop()  # the stand-in below plays it
-    nc = natsclient.Client(suite.nats.url, name="toast-stand-in")
+    suite["svc-toast"].stop()  # the stand-ins below play it
     c = new_client()
-    _, lq = nc.subscribe("toast.sessions.list", "toast")
-    _, tq = nc.subscribe("toast.sessions.terminate", "toast")
-    got = {}
+    got = []
+    ncs = []
 
-    def answer():
-        m = lq.get(timeout=10)
-        nc.publish(m.reply, {"sessions": [{"client_id": c, "integration_id": "i-1"}]})
-        m = tq.get(timeout=10)
-        got["terminate"] = m.json()
-        nc.publish(m.reply, {"terminated": 1})
+    def stand_in(n):
+        nc = natsclient.Client(suite.nats.url, name=f"toast-stand-in-{n}")
+        ncs.append(nc)
+        _, lq = nc.subscribe("toast.sessions.list")
+        _, tq = nc.subscribe("toast.sessions.terminate")
 
-    t = threading.Thread(target=answer, daemon=True)
-    t.start()
+        def answer():
+            m = lq.get(timeout=10)
+            nc.publish(m.reply, {"sessions": [{"client_id": c, "integration_id": f"i-{n}"}]})
+            m = tq.get(timeout=10)
+            got.append(m.json())
+            nc.publish(m.reply, {"client_id": c, "terminated": 1})
+
+        t = threading.Thread(target=answer, daemon=True)
+        t.start()
+        return t
+
+    threads = [stand_in(1), stand_in(2)]
     try:
         r = api.get("/sessions")
-        assert r.status_code == 200 and r.json()["sessions"][0]["client_id"] == c, r.text
+        assert r.status_code == 200, r.text
+        assert sorted(s["integration_id"] for s in r.json()["sessions"]) == ["i-1", "i-2"]
         r = api.post(f"/sessions/{c}/terminate")
-        assert r.status_code == 200 and r.json() == {"terminated": 1}, r.text
-        t.join(5)
-        assert got["terminate"] == {"client_id": c}
+        assert r.status_code == 200 and r.json() == {"client_id": c, "terminated": 2}, r.text
+        for t in threads:
+            t.join(5)
+        assert got == [{"client_id": c}, {"client_id": c}]
     finally:
-        nc.close()
+        for nc in ncs:
+            nc.close()

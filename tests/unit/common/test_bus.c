@@ -164,6 +164,72 @@ test_request_timeout_and_no_responders(void **state)
     tl_inbox_destroy(&ib);
 }
 
+/* bus_request_all: the answers of every subscriber, gathered. */
+typedef struct gathered {
+    int n;
+    char text[4][16];
+} gathered;
+
+static void
+gather(const char *data, size_t len, void *ud)
+{
+    gathered *g = ud;
+
+    if (g->n < 4)
+        snprintf(g->text[g->n], sizeof(g->text[0]), "%.*s", (int)len, data);
+    g->n++;
+}
+
+static void
+test_request_all(void **state)
+{
+    tl_inbox a, b, silent;
+    char subj[64], quiet[64], nobody[64];
+    gathered g = {0};
+    int64_t t0, ms;
+
+    (void)state;
+    tl_inbox_init(&a);
+    tl_inbox_init(&b);
+    tl_inbox_init(&silent);
+    tl_bus_subject(subj, sizeof(subj), "all.two");
+    tl_bus_subject(quiet, sizeof(quiet), "all.silent");
+    tl_bus_subject(nobody, sizeof(nobody), "all.nobody");
+    assert_int_equal(bus_subscribe(g_bus, subj, NULL, echo, &a), BUS_OK);
+    assert_int_equal(bus_subscribe(g_bus, subj, NULL, echo, &b), BUS_OK);
+    assert_int_equal(bus_subscribe(g_bus, quiet, NULL, tl_bus_record, &silent), BUS_OK);
+    assert_int_equal(bus_ping(g_bus, 2000, NULL), BUS_OK);
+
+    /* two subscribers, two answers; the wait ends the quiet time after them */
+    log_set_request_id("req-all");
+    t0 = util_mono_ns();
+    assert_int_equal(bus_request_all(g_bus, subj, "hi", 2, 5000, 200, gather, &g), BUS_OK);
+    ms = (util_mono_ns() - t0) / 1000000;
+    log_set_request_id(NULL);
+    assert_int_equal(g.n, 2);
+    assert_string_equal(g.text[0], "re:hi");
+    assert_string_equal(g.text[1], "re:hi");
+    assert_true(ms >= 150 && ms < 2500);
+    assert_string_equal(a.rid[0], "req-all");
+
+    /* a subscriber that never answers: a timeout, with nothing gathered */
+    g.n = 0;
+    assert_int_equal(bus_request_all(g_bus, quiet, "x", 1, 300, 50, gather, &g), BUS_ERR_TIMEOUT);
+    assert_int_equal(g.n, 0);
+    assert_true(tl_inbox_wait(&silent, 1, TL_WAIT_MS));
+
+    /* nobody subscribed: told at once, not timed out */
+    t0 = util_mono_ns();
+    assert_int_equal(bus_request_all(g_bus, nobody, "x", 1, 5000, 50, gather, &g),
+                     BUS_ERR_NO_RESPONDERS);
+    assert_true((util_mono_ns() - t0) / 1000000 < 2500);
+    assert_int_equal(bus_request_all(g_bus, "a b", "x", 1, 100, 50, gather, &g), BUS_ERR_INVALID);
+    assert_int_equal(bus_request_all(g_bus, subj, "x", 1, 100, 50, NULL, &g), BUS_ERR_INVALID);
+    tl_inbox_destroy(&a);
+    tl_inbox_destroy(&b);
+    tl_inbox_destroy(&silent);
+}
+
 static void
 test_queue_group_delivers_once(void **state)
 {
@@ -363,6 +429,7 @@ main(void)
         cmocka_unit_test(test_publish_subscribe_request_id),
         cmocka_unit_test(test_request_reply),
         cmocka_unit_test(test_request_timeout_and_no_responders),
+        cmocka_unit_test(test_request_all),
         cmocka_unit_test(test_queue_group_delivers_once),
         cmocka_unit_test(test_connect_before_server_and_reconnect),
         cmocka_unit_test(test_close_while_disconnected),
