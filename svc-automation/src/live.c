@@ -531,7 +531,15 @@ live_on_event(live *l, const char *data, size_t len)
     size_t n = 0, cap = LIVE_FANOUT;
     live_ev ev;
     js_err err;
+    bool idle;
 
+    /* Every event of every job reaches every replica: most find nobody
+     * connected here, and need not be parsed. */
+    pthread_mutex_lock(&l->mu);
+    idle = l->nconns == 0;
+    pthread_mutex_unlock(&l->mu);
+    if (idle)
+        return;
     if (event_parse(data, len, &ev, &err) != 0) {
         log_warn("job event dropped: %s", err.message);
         return;
