@@ -27,8 +27,27 @@ const perm_rule perm_rules[] = {
     {"GET", AUTO "/sessions", PERM_VIEW_OPERATIONS},
     {"POST", AUTO "/sessions/{client_id}/terminate", PERM_EDIT_CREDENTIALS},
     {"GET", AUTO "/ws/{client_id}", PERM_VIEW_OPERATIONS}, /* the WebSocket upgrade */
-    /* the other services: only their health so far */
+    /* the other services */
     {"GET", "/api/intelligence/health", PERM_OPEN},
+    /* svc-intelligence: clients and their health are the dashboard; their
+     * signals are operations, but payments are financial both ways (who may
+     * not see them may not write them either) */
+    {"GET", "/api/intelligence/clients", PERM_VIEW_DASHBOARD},
+    {"POST", "/api/intelligence/clients", PERM_TRIGGER_JOBS},
+    {"GET", "/api/intelligence/clients/health-summary", PERM_VIEW_DASHBOARD},
+    {"GET", "/api/intelligence/clients/{id}", PERM_VIEW_DASHBOARD},
+    {"PATCH", "/api/intelligence/clients/{id}", PERM_TRIGGER_JOBS},
+    {"GET", "/api/intelligence/clients/{id}/health", PERM_VIEW_DASHBOARD},
+    {"GET", "/api/intelligence/clients/{id}/activity", PERM_VIEW_OPERATIONS},
+    {"POST", "/api/intelligence/clients/{id}/activity", PERM_TRIGGER_JOBS},
+    {"GET", "/api/intelligence/clients/{id}/tickets", PERM_VIEW_OPERATIONS},
+    {"POST", "/api/intelligence/clients/{id}/tickets", PERM_TRIGGER_JOBS},
+    {"GET", "/api/intelligence/clients/{id}/payments", PERM_VIEW_FINANCIALS},
+    {"POST", "/api/intelligence/clients/{id}/payments", PERM_VIEW_FINANCIALS},
+    {"GET", "/api/intelligence/clients/{id}/projects", PERM_VIEW_OPERATIONS},
+    {"POST", "/api/intelligence/clients/{id}/projects", PERM_TRIGGER_JOBS},
+    {"GET", "/api/intelligence/clients/{id}/quotes", PERM_VIEW_OPERATIONS},
+    {"POST", "/api/intelligence/clients/{id}/quotes", PERM_TRIGGER_JOBS},
     {"GET", "/api/toast/health", PERM_OPEN},
     {"GET", "/api/toast/integrations", PERM_VIEW_OPERATIONS},
     {"POST", "/api/toast/integrations", PERM_EDIT_CREDENTIALS},

@@ -84,7 +84,7 @@ test_paths_outside_the_table_match_nothing(void **state)
         {"DELETE", "/api/automation/jobs/1"},
         {"GET", "/api/automation/jobs/1/attempts"},
         {"POST", "/api/automation/jobs/a%2Fb/cancel"}, /* a parameter with '/' */
-        {"GET", "/api/intelligence/clients"},
+        {"DELETE", "/api/intelligence/clients/1"},
         {"POST", "/api/toast/health"},
         {"GET", "/api/admin/embedding-usage"},
         {"GET", "/api/auth/users/1/extra"},

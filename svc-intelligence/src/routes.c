@@ -1,0 +1,32 @@
+/* routes: svc-intelligence's route table. /clients/health-summary is a
+ * literal segment, so it wins over /clients/{id} (route.h). */
+#include "http.h"
+#include "sig.h"
+
+#define P "/api/intelligence"
+#define SIG(path, k)                                                                             \
+    {"POST", P "/clients/{id}/" path, http_signal_create, WEB_JSON_BODY, (void *)&sig_specs[k]}, \
+    {                                                                                            \
+        "GET", P "/clients/{id}/" path, http_signal_list, 0, (void *)&sig_specs[k]               \
+    }
+
+static const web_route routes[] = {
+    {"GET", P "/clients", http_clients_list, 0, NULL},
+    {"POST", P "/clients", http_clients_create, WEB_JSON_BODY, NULL},
+    {"GET", P "/clients/health-summary", http_health_summary, 0, NULL},
+    {"GET", P "/clients/{id}", http_clients_get, 0, NULL},
+    {"PATCH", P "/clients/{id}", http_clients_patch, WEB_JSON_BODY, NULL},
+    {"GET", P "/clients/{id}/health", http_client_health, 0, NULL},
+    SIG("activity", SIG_ACTIVITY),
+    SIG("tickets", SIG_TICKETS),
+    SIG("payments", SIG_PAYMENTS),
+    SIG("projects", SIG_PROJECTS),
+    SIG("quotes", SIG_QUOTES),
+};
+
+const web_route *
+intel_routes(size_t *n)
+{
+    *n = sizeof(routes) / sizeof(routes[0]);
+    return routes;
+}

@@ -1,0 +1,73 @@
+/* scoring: compute, keep and render a client's health score; see scoring.h. */
+#include "scoring.h"
+
+#include <time.h>
+
+#include "score_json.h"
+#include "util.h"
+
+#define FILL_BATCH 500
+
+store_status
+scoring_run(store *s, const char *client_id, int64_t now_ms, json_object **out)
+{
+    store_inputs h;
+    score_result r;
+    char at[UTIL_RFC3339_LEN + 1];
+    struct timespec ts = {.tv_sec = (time_t)(now_ms / 1000),
+                          .tv_nsec = (long)(now_ms % 1000) * 1000000L};
+    store_status st = store_health_inputs(s, client_id, now_ms / 1000, &h);
+    if (st != ST_OK)
+        return st;
+    score_compute(&h.in, &r);
+    store_inputs_free(&h);
+    util_rfc3339(&ts, at);
+    json_object *factors = score_factors_json(&r);
+    st = store_score_save(s, client_id, &r, js_text(factors, NULL), at);
+    if (st != ST_OK) {
+        json_object_put(factors);
+        return st;
+    }
+    json_object *o = json_object_new_object();
+    json_object_object_add(o, "client_id", json_object_new_string(client_id));
+    json_object_object_add(o, "overall_score",
+                           r.overall >= 0 ? json_object_new_int(r.overall) : NULL);
+    json_object_object_add(o, "health_status", json_object_new_string(score_band_name(r.band)));
+    json_object_object_add(o, "factors", factors);
+    json_object_object_add(o, "trend", score_trend_json(&r));
+    json_object_object_add(o, "computed_at", json_object_new_string(at));
+    json_object_object_add(o, "recommendations", json_object_new_array());
+    *out = o;
+    return ST_OK;
+}
+
+store_status
+scoring_fill(store *s, int64_t now_ms, long *n)
+{
+    *n = 0;
+    for (;;) {
+        json_object *ids = NULL;
+        store_status st = store_unscored(s, FILL_BATCH, &ids);
+        if (st != ST_OK)
+            return st;
+        size_t count = json_object_array_length(ids), done = 0;
+        for (size_t i = 0; i < count; i++) {
+            json_object *out = NULL;
+            const char *id = json_object_get_string(json_object_array_get_idx(ids, i));
+            st = scoring_run(s, id, now_ms, &out);
+            json_object_put(out);
+            if (st == ST_OK)
+                done++;
+            else if (st != ST_NOT_FOUND) { /* a client deleted meanwhile is no failure */
+                json_object_put(ids);
+                return st;
+            }
+        }
+        json_object_put(ids);
+        *n += (long)done;
+        /* A short batch was the last; a batch without progress would come
+         * back the same. */
+        if (count < FILL_BATCH || done == 0)
+            return ST_OK;
+    }
+}

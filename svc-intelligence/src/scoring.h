@@ -1,0 +1,23 @@
+/* scoring: a client's health score from end to end: read its inputs (store),
+ * compute (score.c), keep the result (client_health_scores) and render it.
+ * Prefix scoring_. Used by the HTTP handlers now and by the event consumers
+ * of a later slice. */
+#ifndef INTEL_SCORING_H
+#define INTEL_SCORING_H
+
+#include <stdint.h>
+
+#include <json-c/json.h>
+
+#include "store.h"
+
+/* Score client_id as of now_ms (milliseconds since the epoch: computed_at;
+ * the formulas use whole seconds) and store it. *out: {client_id,
+ * overall_score, health_status, factors, trend, computed_at,
+ * recommendations: []}. ST_NOT_FOUND for an unknown client. */
+store_status scoring_run(store *s, const char *client_id, int64_t now_ms, json_object **out);
+
+/* Score every client that has no stored score yet. *n: how many. */
+store_status scoring_fill(store *s, int64_t now_ms, long *n);
+
+#endif

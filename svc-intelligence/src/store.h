@@ -1,0 +1,71 @@
+/* store: svc-intelligence's SQL (schema intelligence): clients, their
+ * signals and their health scores. Every statement is in store_sql*.c,
+ * prepared once per connection and parameterised. Prefix store_. Handlers
+ * never see a PGresult: rows come back as JSON in the shape of the API
+ * (money as decimal strings, times RFC 3339 UTC), and the health score's
+ * inputs as the plain structs of score.h. */
+#ifndef INTEL_STORE_H
+#define INTEL_STORE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <json-c/json.h>
+
+#include "db.h"
+#include "field.h"
+#include "score.h"
+#include "sig.h"
+
+typedef enum {
+    ST_OK = 0,
+    ST_NOT_FOUND = 1,
+    ST_CONFLICT = 2, /* a unique key is taken (a client's invoice number) */
+    ST_UNAVAILABLE = -1,
+    ST_ERROR = -2,
+} store_status;
+
+typedef struct store store;
+
+store *store_new(db_pool *pool);
+void store_free(store *s); /* NULL ok */
+
+/* Clients. v: client_parse's values. A page is {"items","total","limit",
+ * "offset"}; status and plan may be NULL. */
+store_status store_client_create(store *s, const field_values *v, json_object **out);
+store_status store_client_get(store *s, const char *id, json_object **out);
+store_status store_client_list(store *s, const char *status, const char *plan, long limit,
+                               long offset, json_object **page);
+store_status store_client_patch(store *s, const char *id, const field_values *v, json_object **out);
+
+/* Signals: one row in one statement (ST_NOT_FOUND for an unknown client,
+ * ST_CONFLICT for an invoice number the client has already). Lists are
+ * newest first; ST_NOT_FOUND for an unknown client. */
+store_status store_signal_create(store *s, sig_kind k, const char *client_id, const field_values *v,
+                                 json_object **out);
+store_status store_signal_list(store *s, sig_kind k, const char *client_id, long limit, long offset,
+                               json_object **page);
+
+/* What a client's score is computed from, as of now (seconds), read in one
+ * snapshot. The tickets and invoices live in h until store_inputs_free. */
+typedef struct store_inputs {
+    score_inputs in;
+    score_ticket *tickets;
+    score_invoice *invoices;
+} store_inputs;
+store_status store_health_inputs(store *s, const char *client_id, int64_t now, store_inputs *h);
+void store_inputs_free(store_inputs *h);
+
+/* Keep a computed score. factors: the factors object's JSON text;
+ * computed_at: RFC 3339. */
+store_status store_score_save(store *s, const char *client_id, const score_result *r,
+                              const char *factors, const char *computed_at);
+/* Up to max ids of clients without any stored score (a JSON array). */
+store_status store_unscored(store *s, long max, json_object **ids);
+/* Every client's latest score, worst first (unknown last), with counts per
+ * band over all clients: {"items","total","limit","offset","counts"}.
+ * band may be NULL. */
+store_status store_summary(store *s, const char *band, long limit, long offset, json_object **page);
+
+#endif

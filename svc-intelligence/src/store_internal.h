@@ -1,0 +1,57 @@
+/* What store*.c share: the statements, and running them. */
+#ifndef INTEL_STORE_INTERNAL_H
+#define INTEL_STORE_INTERNAL_H
+
+#include "store.h"
+
+typedef struct store_stmt {
+    const char *name; /* prepared statement name, unique in the daemon */
+    const char *sql;
+} store_stmt;
+
+/* Clients (store_sql.c). */
+enum { QC_INSERT = 0, QC_GET, QC_LIST, QC_COUNT, QC_PATCH, QC_EXISTS, QC_N };
+extern const store_stmt store_client_sql[QC_N];
+
+/* Per signal kind (store_sql.c): $1 client_id, then the kind's fields in the
+ * order of its rules; list: $1 client_id, $2 limit, $3 offset. */
+typedef struct store_sig_sql {
+    store_stmt insert, list, count;
+} store_sig_sql;
+extern const store_sig_sql store_signal_sql[SIG_NKINDS];
+
+/* Health (store_sql_health.c). */
+enum {
+    QH_AGGREGATES = 0,
+    QH_TICKETS,
+    QH_INVOICES,
+    QH_PAST,
+    QH_SAVE,
+    QH_UNSCORED,
+    QH_SUMMARY,
+    QH_COUNTS,
+    QH_N
+};
+extern const store_stmt store_health_sql[QH_N];
+
+struct store {
+    db_pool *pool;
+};
+
+#define STORE_WAIT_MS 2000 /* for a pooled connection */
+
+store_status store_map(db_status st);
+/* Run q on c; a failure is logged with the statement's name. */
+store_status store_run(db_conn *c, const store_stmt *q, int n, const char *const *p,
+                       PGresult **res);
+/* One statement on a pooled connection. */
+store_status store_run1(store *s, const store_stmt *q, int n, const char *const *p, PGresult **res);
+/* Begin a read-only REPEATABLE READ transaction on c: the statements that
+ * follow see one snapshot. End it with db_rollback (nothing to keep). */
+store_status store_snapshot(db_conn *c);
+/* The first column of row 0 as JSON (ST_NOT_FOUND without rows); clears res. */
+store_status store_first_json(store_status st, PGresult *res, json_object **out);
+/* {"items": rows' first column, "total", "limit", "offset"}. */
+json_object *store_page(PGresult *rows, long total, long limit, long offset);
+
+#endif
