@@ -93,7 +93,9 @@ def test_worker_killed_mid_job_is_requeued_after_lease(api, workers):
     wait_for(lambda: api.job(j["id"])["progress"] > 0, 15, "the job to start")
     first = api.job(j["id"])["worker_id"]
     a.kill()  # SIGKILL: no release, no last word
-    (b,) = workers(1, WORKER_JOB_TYPES="golden_copy", LEASE_SECONDS=2)
+    # The second worker's lease is long: only the first one's running out is
+    # under test, and a busy machine may stall b's renewals for a few seconds.
+    (b,) = workers(1, WORKER_JOB_TYPES="golden_copy", LEASE_SECONDS=30)
     done = api.wait_status(j["id"], "completed", timeout=30)
     assert done["attempt"] == 2 and done["worker_id"] != first
     assert [x["outcome"] for x in done["attempts"]] == ["lost", "completed"]
