@@ -1,12 +1,20 @@
 /* log: one JSON object per line (DESIGN section 4), built in a stack buffer and
- * written with one write(2) under a mutex: lines can be longer than PIPE_BUF,
- * where the kernel no longer keeps concurrent writes from interleaving. */
+ * written with one write(2). Into a pipe (containers) or a file opened for
+ * appending, the kernel writes a line of at most PIPE_BUF bytes whole, so
+ * such lines go out side by side (a shared lock); a longer line, or any line
+ * into another kind of output (a file written at an offset that threads
+ * share), is written alone (the exclusive lock). */
 #include "log.h"
 
+#include <sys/stat.h>
+
 #include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
 #include <math.h>
 #include <pthread.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -37,14 +45,30 @@ static const char *const secret_suffixes[] = {"token", "secret", "credential", "
 static char service_name[SERVICE_MAX];
 static int min_level = LOGL_INFO; /* read and written with __atomic builtins */
 static int out_fd = STDOUT_FILENO;
-static pthread_mutex_t write_lock = PTHREAD_MUTEX_INITIALIZER;
+static bool out_whole; /* out_fd writes short lines whole (a pipe, or O_APPEND) */
+static pthread_rwlock_t write_lock = PTHREAD_RWLOCK_INITIALIZER;
 static __thread char request_id[REQID_MAX];
+
+/* Does the kernel write each short line to fd whole, whatever other threads
+ * write at the same time? */
+static bool
+writes_whole(int fd)
+{
+    struct stat st;
+    int fl = fcntl(fd, F_GETFL);
+
+    if (fstat(fd, &st) != 0)
+        return false;
+    return S_ISFIFO(st.st_mode) || (S_ISREG(st.st_mode) && fl >= 0 && (fl & O_APPEND) != 0);
+}
 
 void
 log_init(const char *service, log_level min)
 {
     util_strlcpy(service_name, service != NULL ? service : "", sizeof(service_name));
     log_set_level(min);
+    __atomic_store_n(&out_whole, writes_whole(__atomic_load_n(&out_fd, __ATOMIC_RELAXED)),
+                     __ATOMIC_RELAXED);
 }
 
 void
@@ -76,7 +100,10 @@ log_level_parse(const char *s, log_level *out)
 void
 log_set_fd(int fd)
 {
-    __atomic_store_n(&out_fd, fd >= 0 ? fd : STDOUT_FILENO, __ATOMIC_RELAXED);
+    int v = fd >= 0 ? fd : STDOUT_FILENO;
+
+    __atomic_store_n(&out_whole, writes_whole(v), __ATOMIC_RELAXED);
+    __atomic_store_n(&out_fd, v, __ATOMIC_RELAXED);
 }
 
 void
@@ -296,7 +323,10 @@ write_line(const char *buf, size_t len)
     int fd = __atomic_load_n(&out_fd, __ATOMIC_RELAXED);
     size_t off = 0;
 
-    pthread_mutex_lock(&write_lock);
+    if (len <= PIPE_BUF && __atomic_load_n(&out_whole, __ATOMIC_RELAXED))
+        pthread_rwlock_rdlock(&write_lock);
+    else
+        pthread_rwlock_wrlock(&write_lock);
     while (off < len) {
         ssize_t n = write(fd, buf + off, len - off);
         if (n < 0) {
@@ -306,7 +336,7 @@ write_line(const char *buf, size_t len)
         }
         off += (size_t)n;
     }
-    pthread_mutex_unlock(&write_lock);
+    pthread_rwlock_unlock(&write_lock);
 }
 
 void

@@ -1,6 +1,7 @@
 /* Unit tests for common/src/log.c: output is captured in a memfd through
  * log_set_fd() (tl_log_capture) and every line is parsed back with json-c. */
 #include <errno.h>
+#include <fcntl.h>
 #include <math.h>
 #include <pthread.h>
 #include <setjmp.h>
@@ -354,10 +355,33 @@ thread_logger(void *arg)
     return NULL;
 }
 
+static void request_id_per_thread(void);
+
 static void
 test_request_id_per_thread(void **state)
 {
     (void)state;
+    request_id_per_thread();
+}
+
+/* Into a file opened for appending short lines go out under the shared lock:
+ * they still arrive whole, one per line. */
+static void
+test_appended_lines_stay_whole(void **state)
+{
+    (void)state;
+    int fl = fcntl(cap_fd, F_GETFL);
+
+    assert_int_equal(fcntl(cap_fd, F_SETFL, fl | O_APPEND), 0);
+    log_set_fd(cap_fd);
+    request_id_per_thread();
+    assert_int_equal(fcntl(cap_fd, F_SETFL, fl), 0);
+    log_set_fd(cap_fd);
+}
+
+static void
+request_id_per_thread(void)
+{
     pthread_t a, b;
     int count_a = 0, count_b = 0;
     size_t len;
@@ -633,6 +657,7 @@ main(void)
         cmocka_unit_test(test_level_parse),
         cmocka_unit_test_setup_teardown(test_request_id, setup, teardown),
         cmocka_unit_test_setup_teardown(test_request_id_per_thread, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_appended_lines_stay_whole, setup, teardown),
         cmocka_unit_test_setup_teardown(test_message_escaping, setup, teardown),
         cmocka_unit_test(test_json_escape),
         cmocka_unit_test(test_json_escape_every_cap),
