@@ -30,6 +30,9 @@ endif
 CFLAGS  += $(CFLAGS_BASE) $(CFLAGS_MODE)
 LDFLAGS += $(LDFLAGS_MODE)
 LDLIBS  := -lcivetweb -lnats -lpq -ljson-c -lcurl -lssl -lcrypto -lpthread -lm
+# A daemon may link fewer: the gateway speaks HTTP to its upstreams itself
+# (gateway/src/upclient.c), so it does without libcurl (its tests do not).
+gateway_LDLIBS := $(filter-out -lcurl,$(LDLIBS))
 
 COMMON_SRC := $(wildcard common/src/*.c)
 COMMON_OBJ := $(COMMON_SRC:%.c=$(B)/obj/%.o)
@@ -108,7 +111,7 @@ $(B)/gen/$(1)/migrations.c: $$($(1)_MIG) $(EMBED)
 	$(EMBED) $$@ $$($(1)_MIG)
 $(B)/bin/$(1): $$($(1)_OBJ) $(B)/obj/gen/$(1)/migrations.o $(COMMON_LIB)
 	@mkdir -p $$(@D)
-	$(CC) $(LDFLAGS) -o $$@ $$^ $(LDLIBS)
+	$(CC) $(LDFLAGS) -o $$@ $$^ $$(or $$($(1)_LDLIBS),$(LDLIBS))
 $(B)/tests/$(1)/%: tests/unit/$(1)/%.c $$(filter-out %/main.o,$$($(1)_OBJ)) $(B)/obj/gen/$(1)/migrations.o $(TESTLIB_OBJ) $(COMMON_LIB)
 	@mkdir -p $$(@D)
 	$(CC) $(CFLAGS) -I$(1)/src -Itests/unit/support $(LDFLAGS) -o $$@ $$(filter %.c %.o %.a,$$^) $(LDLIBS) -lcmocka

@@ -1,38 +1,54 @@
 /* jwt: HS256 JSON Web Tokens; see jwt.h. */
 #include "jwt.h"
 
+#include <pthread.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include <openssl/core_names.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
-#include <openssl/params.h>
 
 #include "b64.h"
 #include "json.h"
 
 #define JWT_SIG_LEN    32  /* HMAC-SHA256 */
+#define JWT_BLOCK      64  /* SHA-256's block: HMAC's key length */
 #define JWT_HEADER_MAX 256 /* decoded bytes; ours is 27 */
+#define JWT_KEY_MAX    128 /* bytes of a claim name the flat parser takes */
+/* Payload and signature decoded: at most 3/4 of the token's text. */
+#define JWT_DECODED_MAX (JWT_MAX_LEN / 4 * 3 + 6)
 /* {"alg":"HS256","typ":"JWT"}: what jwt_sign writes, recognised as it is. */
 #define JWT_HEADER_B64 "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9"
 
-/* An HMAC-SHA256 context keyed once; each token works on a copy of it, which
- * spares OpenSSL's look-ups of the algorithm and the key set-up per call. */
+/* HMAC-SHA256 (RFC 2104) keyed once: SHA-256 states that have absorbed
+ * the key XOR ipad and XOR opad. A token's MAC starts from copies of them,
+ * so per call there is no algorithm look-up, no key set-up and no HMAC
+ * context to duplicate (OpenSSL's EVP_MAC_CTX_dup copies three digests). */
 struct jwt_key {
-    EVP_MAC *mac;
-    EVP_MAC_CTX *keyed;
+    EVP_MD_CTX *inner, *outer;
 };
 
 /* The segments of a token: where they are, and the payload and signature
- * decoded (into one allocation of the token's size). */
+ * decoded (into buf, on the caller's stack). */
 typedef struct jwt_parts {
     const char *seg[3];
     size_t seg_len[3];
     unsigned char *payload, *sig;
     size_t payload_len, sig_len;
+    unsigned char buf[JWT_DECODED_MAX];
 } jwt_parts;
+
+/* SHA-256, fetched once for the process (a fetch takes the provider store's
+ * lock). */
+static EVP_MD *jwt_sha256;
+static pthread_once_t jwt_sha256_once = PTHREAD_ONCE_INIT;
+
+static void
+jwt_fetch_sha256(void)
+{
+    jwt_sha256 = EVP_MD_fetch(NULL, "SHA256", NULL);
+}
 
 const char *
 jwt_status_name(jwt_status st)
@@ -54,18 +70,48 @@ jwt_status_name(jwt_status st)
     return "malformed";
 }
 
+/* A SHA-256 state that has absorbed block XOR pad. */
+static EVP_MD_CTX *
+padded_state(const unsigned char block[JWT_BLOCK], unsigned char pad)
+{
+    unsigned char x[JWT_BLOCK];
+    EVP_MD_CTX *c = EVP_MD_CTX_new();
+
+    for (size_t i = 0; i < JWT_BLOCK; i++)
+        x[i] = block[i] ^ pad;
+    if (c != NULL
+        && (EVP_DigestInit_ex(c, jwt_sha256, NULL) != 1
+            || EVP_DigestUpdate(c, x, sizeof(x)) != 1)) {
+        EVP_MD_CTX_free(c);
+        c = NULL;
+    }
+    OPENSSL_cleanse(x, sizeof(x));
+    return c;
+}
+
 jwt_key *
 jwt_key_new(const unsigned char *key, size_t keylen)
 {
-    OSSL_PARAM params[] = {OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, "SHA256", 0),
-                           OSSL_PARAM_construct_end()};
+    unsigned char block[JWT_BLOCK] = {0};
+    unsigned int dlen = 0;
     jwt_key *k = NULL;
 
-    if (key == NULL || keylen == 0 || (k = calloc(1, sizeof(*k))) == NULL)
+    if (key == NULL || keylen == 0 || pthread_once(&jwt_sha256_once, jwt_fetch_sha256) != 0
+        || jwt_sha256 == NULL || (k = calloc(1, sizeof(*k))) == NULL)
         return NULL;
-    if ((k->mac = EVP_MAC_fetch(NULL, "HMAC", NULL)) == NULL
-        || (k->keyed = EVP_MAC_CTX_new(k->mac)) == NULL
-        || EVP_MAC_init(k->keyed, key, keylen, params) != 1) {
+    /* A key longer than a block is replaced by its digest (RFC 2104). */
+    if (keylen > JWT_BLOCK) {
+        if (EVP_Digest(key, keylen, block, &dlen, jwt_sha256, NULL) != 1) {
+            jwt_key_free(k);
+            return NULL;
+        }
+    } else {
+        memcpy(block, key, keylen);
+    }
+    k->inner = padded_state(block, 0x36);
+    k->outer = padded_state(block, 0x5c);
+    OPENSSL_cleanse(block, sizeof(block));
+    if (k->inner == NULL || k->outer == NULL) {
         jwt_key_free(k);
         return NULL;
     }
@@ -77,22 +123,29 @@ jwt_key_free(jwt_key *k)
 {
     if (k == NULL)
         return;
-    EVP_MAC_CTX_free(k->keyed);
-    EVP_MAC_free(k->mac);
+    EVP_MD_CTX_free(k->inner);
+    EVP_MD_CTX_free(k->outer);
     free(k);
 }
 
+/* HMAC-SHA256 of data: SHA-256(key^opad || SHA-256(key^ipad || data)),
+ * from copies of the prepared states (copying reads them only, so one key
+ * serves many threads). */
 static int
 hmac_sha256(const jwt_key *k, const void *data, size_t n, unsigned char md[JWT_SIG_LEN])
 {
-    size_t mdlen = 0;
+    unsigned char in[JWT_SIG_LEN];
+    unsigned int ilen = 0, olen = 0;
     int rc = -1;
-    EVP_MAC_CTX *c = k != NULL ? EVP_MAC_CTX_dup(k->keyed) : NULL;
+    EVP_MD_CTX *c = k != NULL ? EVP_MD_CTX_new() : NULL;
 
-    if (c != NULL && EVP_MAC_update(c, data, n) == 1
-        && EVP_MAC_final(c, md, &mdlen, JWT_SIG_LEN) == 1 && mdlen == JWT_SIG_LEN)
+    if (c != NULL && EVP_MD_CTX_copy_ex(c, k->inner) == 1 && EVP_DigestUpdate(c, data, n) == 1
+        && EVP_DigestFinal_ex(c, in, &ilen) == 1 && ilen == JWT_SIG_LEN
+        && EVP_MD_CTX_copy_ex(c, k->outer) == 1 && EVP_DigestUpdate(c, in, sizeof(in)) == 1
+        && EVP_DigestFinal_ex(c, md, &olen) == 1 && olen == JWT_SIG_LEN)
         rc = 0;
-    EVP_MAC_CTX_free(c);
+    EVP_MD_CTX_free(c);
+    OPENSSL_cleanse(in, sizeof(in));
     return rc;
 }
 
@@ -127,8 +180,8 @@ jwt_sign_with(const jwt_key *k, json_object *claims, char *out, size_t cap)
 
 /* Step 1: three canonical base64url segments, header and payload non-empty.
  * An empty signature passes this step so that an unsigned "alg":"none"
- * token is reported as what it is (bad_alg), not as malformed. p->payload
- * is allocated (the caller frees it) when this returns JWT_OK. */
+ * token is reported as what it is (bad_alg), not as malformed. Payload and
+ * signature are decoded into p->buf. */
 static jwt_status
 split(const char *token, jwt_parts *p)
 {
@@ -150,18 +203,16 @@ split(const char *token, jwt_parts *p)
         return JWT_MALFORMED; /* the header's text is checked with the header */
     /* Decoded, payload and signature take at most 3/4 of their text. */
     size_t pcap = p->seg_len[1] / 4 * 3 + 3, scap = p->seg_len[2] / 4 * 3 + 3;
-    if ((p->payload = malloc(pcap + scap)) == NULL)
+    if (pcap + scap > sizeof(p->buf))
         return JWT_MALFORMED;
-    p->sig = p->payload + pcap;
+    p->payload = p->buf;
+    p->sig = p->buf + pcap;
     if (b64url_decode(p->seg[1], p->seg_len[1], B64_PAD_FORBIDDEN, p->payload, pcap,
                       &p->payload_len)
             != 0
         || b64url_decode(p->seg[2], p->seg_len[2], B64_PAD_FORBIDDEN, p->sig, scap, &p->sig_len)
-               != 0) {
-        free(p->payload);
-        p->payload = NULL;
+               != 0)
         return JWT_MALFORMED;
-    }
     return JWT_OK;
 }
 
@@ -201,13 +252,94 @@ out:
     return st;
 }
 
+/* A string of the flat form at p[*i] (a '"'): printable ASCII, no escape.
+ * Its text is p[*s..*e); *i moves past the closing quote. */
+static bool
+flat_string(const char *p, size_t n, size_t *i, size_t *s, size_t *e)
+{
+    size_t j = *i + 1;
+
+    if (*i >= n || p[*i] != '"')
+        return false;
+    while (j < n && p[j] >= 0x20 && p[j] < 0x7f && p[j] != '"' && p[j] != '\\')
+        j++;
+    if (j >= n || p[j] != '"')
+        return false;
+    *s = *i + 1;
+    *e = j;
+    *i = j + 1;
+    return true;
+}
+
+/* A non-negative integer of at most 18 digits, without leading zeros. */
+static json_object *
+flat_integer(const char *p, size_t n, size_t *i)
+{
+    size_t j = *i;
+    int64_t v = 0;
+
+    while (j < n && p[j] >= '0' && p[j] <= '9' && j - *i < 18)
+        v = v * 10 + (p[j++] - '0');
+    if (j == *i || (p[*i] == '0' && j - *i > 1) || j >= n || (p[j] != ',' && p[j] != '}'))
+        return NULL;
+    *i = j;
+    return json_object_new_int64(v);
+}
+
+/* The claims as jwt_sign writes them, and as most issuers do: one object of
+ * plain strings and integers, no whitespace. Built straight into json-c
+ * objects, for a third of the general parser's cost; the result is the one
+ * json-c's parser would give. NULL for anything else (escapes, non-ASCII,
+ * other types, spaces), which js_parse then decides. */
+static json_object *
+parse_flat(const char *p, size_t n)
+{
+    char key[JWT_KEY_MAX];
+    size_t i = 1;
+    json_object *o = NULL;
+
+    if (n < 2 || p[0] != '{' || (o = json_object_new_object()) == NULL)
+        return NULL;
+    if (p[1] == '}')
+        return n == 2 ? o : (json_object_put(o), NULL);
+    for (;;) {
+        size_t ks, ke, vs, ve;
+        json_object *v = NULL;
+        if (!flat_string(p, n, &i, &ks, &ke) || ke - ks >= sizeof(key) || i >= n || p[i++] != ':'
+            || i >= n)
+            break;
+        if (p[i] == '"')
+            v = flat_string(p, n, &i, &vs, &ve) ? json_object_new_string_len(p + vs, (int)(ve - vs))
+                                                : NULL;
+        else
+            v = flat_integer(p, n, &i);
+        if (v == NULL)
+            break;
+        memcpy(key, p + ks, ke - ks);
+        key[ke - ks] = '\0';
+        if (json_object_object_add(o, key, v) != 0) {
+            json_object_put(v);
+            break;
+        }
+        if (i < n && p[i] == ',') {
+            i++;
+            continue;
+        }
+        if (i + 1 == n && p[i] == '}')
+            return o;
+        break;
+    }
+    json_object_put(o);
+    return NULL;
+}
+
 jwt_status
 jwt_decode_with(const jwt_key *k, const char *token, json_object **claims)
 {
     unsigned char md[JWT_SIG_LEN];
     json_object *doc = NULL;
     js_err err;
-    jwt_parts p = {0};
+    jwt_parts p;
     jwt_status st;
 
     if (claims != NULL)
@@ -220,7 +352,9 @@ jwt_decode_with(const jwt_key *k, const char *token, json_object **claims)
         || CRYPTO_memcmp(md, p.sig, JWT_SIG_LEN) != 0)
         goto out;
     st = JWT_MALFORMED;
-    if (js_parse((const char *)p.payload, p.payload_len, &doc, &err) != JS_OK || doc == NULL)
+    doc = parse_flat((const char *)p.payload, p.payload_len);
+    if (doc == NULL
+        && (js_parse((const char *)p.payload, p.payload_len, &doc, &err) != JS_OK || doc == NULL))
         goto out;
     st = JWT_OK;
 out:
@@ -228,7 +362,6 @@ out:
         *claims = json_object_get(doc);
     json_object_put(doc);
     OPENSSL_cleanse(md, sizeof(md));
-    free(p.payload);
     return st;
 }
 

@@ -252,7 +252,9 @@ gate_before(web_req *r)
     auth_identity id = {.kind = AUTH_KIND_NONE};
     const char *reason = NULL;
     auth_result ar = AUTH_ANONYMOUS;
-    if (rule != NULL && rule->perm != PERM_OPEN)
+    /* A credential is checked on an open route too, so the service hears who
+     * calls when someone does (and the caller is limited as itself). */
+    if (rule != NULL)
         ar = auth_identify(r, web_is_upgrade(r), &id, &reason);
     /* Before any refusal: someone sending bad tokens is limited too. */
     if (!gate_limit(r, ar == AUTH_OK ? id.rate_key : NULL))
@@ -262,8 +264,11 @@ gate_before(web_req *r)
                         gate_quote(method, m, sizeof(m)), gate_quote(path, p, sizeof(p)));
         return 1;
     }
+    /* An open route stays open: a credential that is not valid is ignored,
+     * not refused nor counted (POST /api/auth/refresh is called with an
+     * expired access token still in the client's Authorization header). */
     if (rule->perm == PERM_OPEN)
-        return 0;
+        return ar == AUTH_OK && !gate_keep(r, &id) ? 1 : 0;
     if (ar != AUTH_OK) {
         gate_refuse_auth(r, ar, reason);
         return 1;

@@ -1,7 +1,6 @@
-/* proxy: forwarding a request to an upstream service over libcurl and
- * relaying its answer. Each civetweb worker thread keeps one curl handle and
- * all of them share one connection cache, so upstream connections are kept
- * alive and reused between requests and threads. */
+/* proxy: forwarding a request to an upstream service and relaying its
+ * answer, over upclient.h: one pool of kept-alive connections per upstream,
+ * shared by every worker thread. */
 #ifndef GATEWAY_PROXY_H
 #define GATEWAY_PROXY_H
 
@@ -17,8 +16,9 @@ typedef struct proxy_config {
     const char *internal_token; /* sent as X-Internal-Token when non-empty; copied */
 } proxy_config;
 
-/* Once, before serving. Registers the upstream metrics in reg (may be NULL).
- * Returns 0 or -1. */
+/* Once, before serving, after upstream_configure: a pool per upstream URL
+ * (http:// only: -1, logged, for another) and the upstream metrics in reg
+ * (may be NULL). Returns 0 or -1. */
 int proxy_init(const proxy_config *pc, metrics_registry *reg);
 void proxy_cleanup(void);
 

@@ -209,6 +209,28 @@ def test_identity_goes_upstream_and_spoofed_headers_do_not(suite, spawn, tokens,
              tokens.headers("admin"))
 
 
+def test_a_credential_on_an_open_route(suite, spawn, tokens, recorder):
+    """Checked when sent: a valid one tells the service who calls; one that is
+    not valid is ignored (the route stays open) and counted nowhere."""
+    gw = spawn("gateway", env=gateway_env(suite, AUTOMATION_URL=recorder.url))
+    r = call(gw.url, "GET", "/api/automation/health", tokens.headers("staff"))
+    assert r.status_code == 200, r.text
+    h = recorder.api_requests()[-1]["headers_lower"]
+    assert h["x-user-id"] == tokens.user("staff")["id"] and h["x-user-role"] == "staff", h
+    before = Metrics(get(gw.url + "/metrics").text)
+    for bad in ("Bearer not-a-token", "Bearer " + tokens.access("staff")[:-4] + "AAAA"):
+        r = call(gw.url, "GET", "/api/automation/health", {"Authorization": bad})
+        assert r.status_code == 200, r.text
+        h = recorder.api_requests()[-1]["headers_lower"]
+        assert not {"x-user-id", "x-user-role", "x-auth-kind"} & set(h), h
+    after = Metrics(get(gw.url + "/metrics").text)
+    assert after.get("gateway_auth_failures_total") == before.get("gateway_auth_failures_total")
+    # refresh still reaches its handler with a bad access token beside it
+    r = call(gw.url, "POST", "/api/auth/refresh", {"Authorization": "Bearer expired.x.y"},
+             {"refresh_token": "brr_nope"})
+    check_error(r, 401, "unauthorized")
+
+
 # ---------------------------------------------------------------- rate limits
 
 
