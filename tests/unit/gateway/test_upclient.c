@@ -26,232 +26,14 @@
 #include <cmocka.h>
 
 #include "testlib.h"
+#include "testlib_srv.h"
 #include "upclient.h"
 #include "util.h"
-
-#define SRV_MAX_REQ  8192
-#define SRV_MAX_REQS 16
-
-/* ---- the test server ---- */
-
-typedef struct srv srv;
-
-typedef enum { SRV_KEEP, SRV_CLOSE } srv_next;
-
-/* Answer one request (raw[0..len), head and body) on fd. conn is the
- * connection's number (1, 2, ...), nreq the request's number on it. */
-typedef srv_next (*srv_fn)(srv *s, int fd, int conn, int nreq, const char *raw, size_t len);
-
-struct srv {
-    int lfd, port;
-    int stop[2]; /* a pipe: written to stop the thread */
-    pthread_t thread;
-    srv_fn fn;
-    const char *answer; /* for the canned answer functions */
-    pthread_mutex_t mu;
-    pthread_cond_t cv;
-    int accepted, requests, closed; /* guarded by mu */
-    char reqs[SRV_MAX_REQS][SRV_MAX_REQ];
-    size_t req_len[SRV_MAX_REQS];
-};
-
-static void
-srv_count(srv *s, int *field)
-{
-    pthread_mutex_lock(&s->mu);
-    (*field)++;
-    pthread_cond_broadcast(&s->cv);
-    pthread_mutex_unlock(&s->mu);
-}
-
-/* Wait until *field >= n, at most ms. */
-static bool
-srv_wait(srv *s, int *field, int n, long ms)
-{
-    int64_t until = tl_deadline(ms);
-    pthread_mutex_lock(&s->mu);
-    while (*field < n && util_mono_ns() < until) {
-        struct timespec ts;
-        clock_gettime(CLOCK_REALTIME, &ts);
-        ts.tv_nsec += 10 * 1000000;
-        if (ts.tv_nsec >= 1000000000) {
-            ts.tv_sec++;
-            ts.tv_nsec -= 1000000000;
-        }
-        pthread_cond_timedwait(&s->cv, &s->mu, &ts);
-    }
-    bool ok = *field >= n;
-    pthread_mutex_unlock(&s->mu);
-    return ok;
-}
-
-static int
-srv_get(srv *s, const int *field)
-{
-    pthread_mutex_lock(&s->mu);
-    int v = *field;
-    pthread_mutex_unlock(&s->mu);
-    return v;
-}
-
-/* Wait for fd to be readable, or the stop pipe: false on stop. */
-static bool
-srv_readable(srv *s, int fd)
-{
-    struct pollfd p[2] = {{.fd = fd, .events = POLLIN}, {.fd = s->stop[0], .events = POLLIN}};
-    while (poll(p, 2, -1) < 0)
-        if (errno != EINTR)
-            return false;
-    return (p[1].revents & POLLIN) == 0;
-}
-
-static void
-srv_write(int fd, const char *p, size_t n)
-{
-    while (n > 0) {
-        ssize_t w = send(fd, p, n, MSG_NOSIGNAL);
-        if (w <= 0)
-            return;
-        p += w;
-        n -= (size_t)w;
-    }
-}
-
-/* Read one request (head and Content-Length body) into buf. Returns its
- * length, 0 at the end of the connection or on stop. */
-static size_t
-srv_read_request(srv *s, int fd, char *buf, size_t cap)
-{
-    size_t len = 0;
-    const char *end = NULL;
-    while (end == NULL) {
-        if (len + 1 >= cap || !srv_readable(s, fd))
-            return 0;
-        ssize_t n = recv(fd, buf + len, cap - 1 - len, 0);
-        if (n <= 0)
-            return 0;
-        len += (size_t)n;
-        buf[len] = '\0';
-        end = strstr(buf, "\r\n\r\n");
-    }
-    size_t head = (size_t)(end + 4 - buf), body = 0;
-    const char *cl = strcasestr(buf, "\r\nContent-Length:");
-    if (cl != NULL && cl < end)
-        body = strtoul(cl + 17, NULL, 10);
-    while (len < head + body && len + 1 < cap) {
-        if (!srv_readable(s, fd))
-            return 0;
-        ssize_t n = recv(fd, buf + len, cap - 1 - len, 0);
-        if (n <= 0)
-            return 0;
-        len += (size_t)n;
-        buf[len] = '\0';
-    }
-    return len;
-}
-
-static void *
-srv_run(void *arg)
-{
-    srv *s = arg;
-    char buf[SRV_MAX_REQ];
-    int conn = 0;
-    while (srv_readable(s, s->lfd)) {
-        int fd = accept(s->lfd, NULL, NULL);
-        if (fd < 0)
-            continue;
-        int one = 1;
-        setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-        srv_count(s, &s->accepted);
-        conn++;
-        for (int nreq = 1;; nreq++) {
-            size_t len = srv_read_request(s, fd, buf, sizeof(buf));
-            if (len == 0)
-                break;
-            pthread_mutex_lock(&s->mu);
-            if (s->requests < SRV_MAX_REQS) {
-                memcpy(s->reqs[s->requests], buf, len + 1);
-                s->req_len[s->requests] = len;
-            }
-            s->requests++;
-            pthread_cond_broadcast(&s->cv);
-            pthread_mutex_unlock(&s->mu);
-            if (s->fn(s, fd, conn, nreq, buf, len) == SRV_CLOSE)
-                break;
-        }
-        close(fd);
-        srv_count(s, &s->closed);
-    }
-    return NULL;
-}
-
-static srv *
-srv_start(srv_fn fn, const char *answer)
-{
-    srv *s = calloc(1, sizeof(*s));
-    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-    socklen_t alen = sizeof(a);
-
-    assert_non_null(s);
-    s->fn = fn;
-    s->answer = answer;
-    pthread_mutex_init(&s->mu, NULL);
-    pthread_cond_init(&s->cv, NULL);
-    assert_int_equal(pipe(s->stop), 0);
-    s->lfd = socket(AF_INET, SOCK_STREAM, 0);
-    assert_true(s->lfd >= 0);
-    assert_int_equal(bind(s->lfd, (struct sockaddr *)&a, sizeof(a)), 0);
-    assert_int_equal(listen(s->lfd, 16), 0);
-    assert_int_equal(getsockname(s->lfd, (struct sockaddr *)&a, &alen), 0);
-    s->port = ntohs(a.sin_port);
-    assert_int_equal(pthread_create(&s->thread, NULL, srv_run, s), 0);
-    return s;
-}
-
-static void
-srv_stop(srv *s)
-{
-    assert_int_equal(write(s->stop[1], "x", 1), 1);
-    pthread_join(s->thread, NULL);
-    close(s->lfd);
-    close(s->stop[0]);
-    close(s->stop[1]);
-    pthread_mutex_destroy(&s->mu);
-    pthread_cond_destroy(&s->cv);
-    free(s);
-}
-
-/* The canned answer s->answer, then keep the connection. */
-static srv_next
-answer_keep(srv *s, int fd, int conn, int nreq, const char *raw, size_t len)
-{
-    (void)conn, (void)nreq, (void)raw, (void)len;
-    srv_write(fd, s->answer, strlen(s->answer));
-    return SRV_KEEP;
-}
-
-/* The canned answer, then close. */
-static srv_next
-answer_close(srv *s, int fd, int conn, int nreq, const char *raw, size_t len)
-{
-    answer_keep(s, fd, conn, nreq, raw, len);
-    return SRV_CLOSE;
-}
-
-/* The canned answer one byte per segment: the client must put it together. */
-static srv_next
-answer_bytewise(srv *s, int fd, int conn, int nreq, const char *raw, size_t len)
-{
-    (void)conn, (void)nreq, (void)raw, (void)len;
-    for (const char *p = s->answer; *p; p++)
-        srv_write(fd, p, 1);
-    return SRV_KEEP;
-}
 
 /* ---- helpers ---- */
 
 static upc_target *
-target_for(const srv *s, const char *prefix)
+target_for(const tl_srv *s, const char *prefix)
 {
     char url[128];
     upc_target *t = NULL;
@@ -287,8 +69,9 @@ static void
 test_content_length(void **state)
 {
     (void)state;
-    srv *s = srv_start(answer_keep, "HTTP/1.1 201 Created\r\nContent-Length: 5\r\n"
-                                    "X-A: b \r\nContent-Type: text/plain\r\n\r\nhello");
+    tl_srv *s =
+        tl_srv_start(tl_srv_answer_keep, "HTTP/1.1 201 Created\r\nContent-Length: 5\r\n"
+                                         "X-A: b \r\nContent-Type: text/plain\r\n\r\nhello");
     upc_target *t = target_for(s, "");
     upc_info info;
     upc_response *r = get_ok(t, &info);
@@ -308,14 +91,14 @@ test_content_length(void **state)
     assert_int_equal(upc_target_idle(t), 1);
     upc_response_free(r);
     upc_target_free(t);
-    srv_stop(s);
+    tl_srv_stop(s);
 }
 
 static void
 test_request_on_the_wire(void **state)
 {
     (void)state;
-    srv *s = srv_start(answer_keep, "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n");
+    tl_srv *s = tl_srv_start(tl_srv_answer_keep, "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n");
     upc_target *t = target_for(s, "/pre/");
     char hbuf[256], want[512];
     upc_head h;
@@ -333,7 +116,7 @@ test_request_on_the_wire(void **state)
                       .timeout_ms = 5000,
                       .connect_timeout_ms = 5000};
     assert_int_equal(upc_send(t, &rq, &r, NULL), UPC_OK);
-    assert_true(srv_wait(s, &s->requests, 1, TL_WAIT_MS));
+    assert_true(tl_srv_wait(s, &s->requests, 1, TL_WAIT_MS));
     snprintf(want, sizeof(want),
              "POST /pre/p%%20q?x=1&y HTTP/1.1\r\nHost: 127.0.0.1:%d\r\nX-A: 1\r\nX-Empty: \r\n"
              "Content-Length: 3\r\n\r\nabc",
@@ -350,26 +133,26 @@ test_request_on_the_wire(void **state)
     rq.method = "DELETE";
     assert_int_equal(upc_send(t, &rq, &r, NULL), UPC_OK);
     upc_response_free(r);
-    assert_true(srv_wait(s, &s->requests, 3, TL_WAIT_MS));
+    assert_true(tl_srv_wait(s, &s->requests, 3, TL_WAIT_MS));
     assert_non_null(strstr(s->reqs[1], "\r\nContent-Length: 0\r\n\r\n"));
     assert_null(strstr(s->reqs[2], "Content-Length"));
     assert_memory_equal(s->reqs[2], "DELETE /pre/ HTTP/1.1\r\n", 23);
     /* Every request on the one connection. */
-    assert_int_equal(srv_get(s, &s->accepted), 1);
+    assert_int_equal(tl_srv_get(s, &s->accepted), 1);
     upc_target_free(t);
-    srv_stop(s);
+    tl_srv_stop(s);
 }
 
 static void
 test_chunked_with_extensions_and_trailers(void **state)
 {
     (void)state;
-    srv *s =
-        srv_start(answer_bytewise, "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nX-B: 1\r\n\r\n"
-                                   "5;ext=1\r\nhello\r\n"
-                                   "6 ; name=\"v\"\r\n world\r\n"
-                                   "A\r\n0123456789\r\n"
-                                   "0;last\r\nX-Trailer: t\r\nX-Other: u\r\n\r\n");
+    tl_srv *s = tl_srv_start(tl_srv_answer_bytewise,
+                             "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nX-B: 1\r\n\r\n"
+                             "5;ext=1\r\nhello\r\n"
+                             "6 ; name=\"v\"\r\n world\r\n"
+                             "A\r\n0123456789\r\n"
+                             "0;last\r\nX-Trailer: t\r\nX-Other: u\r\n\r\n");
     upc_target *t = target_for(s, "");
     upc_response *r = get_ok(t, NULL);
 
@@ -384,14 +167,14 @@ test_chunked_with_extensions_and_trailers(void **state)
     r = get_ok(t, NULL);
     assert_int_equal(r->body_len, 21);
     upc_response_free(r);
-    assert_int_equal(srv_get(s, &s->accepted), 1);
+    assert_int_equal(tl_srv_get(s, &s->accepted), 1);
     upc_target_free(t);
-    srv_stop(s);
+    tl_srv_stop(s);
 }
 
 /* A body larger than the first buffer, in chunks larger than it. */
-static srv_next
-answer_big_chunks(srv *s, int fd, int conn, int nreq, const char *raw, size_t len)
+static tl_srv_next
+answer_big_chunks(tl_srv *s, int fd, int conn, int nreq, const char *raw, size_t len)
 {
     static char data[100000];
     char line[32];
@@ -399,23 +182,23 @@ answer_big_chunks(srv *s, int fd, int conn, int nreq, const char *raw, size_t le
     for (size_t i = 0; i < sizeof(data); i++)
         data[i] = (char)('a' + i % 26);
     const char *head = "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n";
-    srv_write(fd, head, strlen(head));
+    tl_srv_write(fd, head, strlen(head));
     for (size_t off = 0; off < sizeof(data); off += 40000) {
         size_t n = sizeof(data) - off < 40000 ? sizeof(data) - off : 40000;
         int m = snprintf(line, sizeof(line), "%zx\r\n", n);
-        srv_write(fd, line, (size_t)m);
-        srv_write(fd, data + off, n);
-        srv_write(fd, "\r\n", 2);
+        tl_srv_write(fd, line, (size_t)m);
+        tl_srv_write(fd, data + off, n);
+        tl_srv_write(fd, "\r\n", 2);
     }
-    srv_write(fd, "0\r\n\r\n", 5);
-    return SRV_KEEP;
+    tl_srv_write(fd, "0\r\n\r\n", 5);
+    return TL_SRV_KEEP;
 }
 
 static void
 test_chunked_large(void **state)
 {
     (void)state;
-    srv *s = srv_start(answer_big_chunks, NULL);
+    tl_srv *s = tl_srv_start(answer_big_chunks, NULL);
     upc_target *t = target_for(s, "");
     upc_response *r = get_ok(t, NULL);
 
@@ -426,14 +209,15 @@ test_chunked_large(void **state)
     assert_int_equal(upc_target_idle(t), 1);
     upc_response_free(r);
     upc_target_free(t);
-    srv_stop(s);
+    tl_srv_stop(s);
 }
 
 static void
 test_until_close(void **state)
 {
     (void)state;
-    srv *s = srv_start(answer_close, "HTTP/1.1 200 OK\r\nX-C: 1\r\n\r\nall of it, until the end");
+    tl_srv *s = tl_srv_start(tl_srv_answer_close,
+                             "HTTP/1.1 200 OK\r\nX-C: 1\r\n\r\nall of it, until the end");
     upc_target *t = target_for(s, "");
     upc_response *r = get_ok(t, NULL);
 
@@ -442,14 +226,14 @@ test_until_close(void **state)
     assert_int_equal(upc_target_idle(t), 0);
     upc_response_free(r);
     upc_target_free(t);
-    srv_stop(s);
+    tl_srv_stop(s);
 }
 
 static void
 test_head_has_no_body(void **state)
 {
     (void)state;
-    srv *s = srv_start(answer_keep, "HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n");
+    tl_srv *s = tl_srv_start(tl_srv_answer_keep, "HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n");
     upc_target *t = target_for(s, "");
     upc_response *r = NULL;
 
@@ -463,9 +247,9 @@ test_head_has_no_body(void **state)
     /* Had it waited for 100 bytes, this would time out. */
     assert_int_equal(send_req(t, "HEAD", "/", 5000, &r, NULL), UPC_OK);
     upc_response_free(r);
-    assert_int_equal(srv_get(s, &s->accepted), 1);
+    assert_int_equal(tl_srv_get(s, &s->accepted), 1);
     upc_target_free(t);
-    srv_stop(s);
+    tl_srv_stop(s);
 }
 
 static void
@@ -477,7 +261,7 @@ test_204_and_304_have_no_body(void **state)
         "HTTP/1.1 304 Not Modified\r\nContent-Length: 50\r\n\r\n",
     };
     for (size_t i = 0; i < 2; i++) {
-        srv *s = srv_start(answer_keep, answers[i]);
+        tl_srv *s = tl_srv_start(tl_srv_answer_keep, answers[i]);
         upc_target *t = target_for(s, "");
         upc_response *r = get_ok(t, NULL);
         assert_int_equal(r->status, i == 0 ? 204 : 304);
@@ -486,9 +270,9 @@ test_204_and_304_have_no_body(void **state)
         upc_response_free(r);
         r = get_ok(t, NULL);
         upc_response_free(r);
-        assert_int_equal(srv_get(s, &s->accepted), 1);
+        assert_int_equal(tl_srv_get(s, &s->accepted), 1);
         upc_target_free(t);
-        srv_stop(s);
+        tl_srv_stop(s);
     }
 }
 
@@ -496,9 +280,9 @@ static void
 test_interim_answers_are_skipped(void **state)
 {
     (void)state;
-    srv *s = srv_start(answer_keep, "HTTP/1.1 100 Continue\r\n\r\n"
-                                    "HTTP/1.1 103 Early Hints\r\nLink: </a>\r\n\r\n"
-                                    "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok");
+    tl_srv *s = tl_srv_start(tl_srv_answer_keep, "HTTP/1.1 100 Continue\r\n\r\n"
+                                                 "HTTP/1.1 103 Early Hints\r\nLink: </a>\r\n\r\n"
+                                                 "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok");
     upc_target *t = target_for(s, "");
     upc_response *r = get_ok(t, NULL);
 
@@ -507,14 +291,14 @@ test_interim_answers_are_skipped(void **state)
     assert_null(upc_header_get(r, "Link"));
     upc_response_free(r);
     upc_target_free(t);
-    srv_stop(s);
+    tl_srv_stop(s);
 }
 
 static void
 test_keep_alive_reuse(void **state)
 {
     (void)state;
-    srv *s = srv_start(answer_keep, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok");
+    tl_srv *s = tl_srv_start(tl_srv_answer_keep, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok");
     upc_target *t = target_for(s, "");
     upc_info info;
 
@@ -525,29 +309,29 @@ test_keep_alive_reuse(void **state)
         assert_false(info.stale_retry);
         upc_response_free(r);
     }
-    assert_true(srv_wait(s, &s->requests, 3, TL_WAIT_MS));
-    assert_int_equal(srv_get(s, &s->accepted), 1);
+    assert_true(tl_srv_wait(s, &s->requests, 3, TL_WAIT_MS));
+    assert_int_equal(tl_srv_get(s, &s->accepted), 1);
     assert_int_equal(upc_target_idle(t), 1);
     upc_target_free(t);
-    srv_stop(s);
+    tl_srv_stop(s);
 }
 
 /* The first request of a connection is answered; a second one on it is
  * read, then the connection closed without an answer: the keep-alive race,
  * as when a service closes an idle connection just as a request arrives. */
-static srv_next
-answer_then_drop(srv *s, int fd, int conn, int nreq, const char *raw, size_t len)
+static tl_srv_next
+answer_then_drop(tl_srv *s, int fd, int conn, int nreq, const char *raw, size_t len)
 {
     if (nreq > 1)
-        return SRV_CLOSE;
-    return answer_keep(s, fd, conn, nreq, raw, len);
+        return TL_SRV_CLOSE;
+    return tl_srv_answer_keep(s, fd, conn, nreq, raw, len);
 }
 
 static void
 test_stale_pooled_connection_is_retried_on_a_fresh_one(void **state)
 {
     (void)state;
-    srv *s = srv_start(answer_then_drop, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok");
+    tl_srv *s = tl_srv_start(answer_then_drop, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok");
     upc_target *t = target_for(s, "");
     upc_info info;
     upc_response *r = get_ok(t, &info);
@@ -565,26 +349,26 @@ test_stale_pooled_connection_is_retried_on_a_fresh_one(void **state)
     assert_true(info.stale_retry);
     assert_false(info.reused); /* the answer came on the new connection */
     upc_response_free(r);
-    assert_int_equal(srv_get(s, &s->accepted), 2);
-    assert_int_equal(srv_get(s, &s->requests), 3);
+    assert_int_equal(tl_srv_get(s, &s->accepted), 2);
+    assert_int_equal(tl_srv_get(s, &s->requests), 3);
     upc_target_free(t);
-    srv_stop(s);
+    tl_srv_stop(s);
 }
 
 /* A fresh connection that ends before answering is not retried: that is a
  * broken upstream, not a race. */
-static srv_next
-drop(srv *s, int fd, int conn, int nreq, const char *raw, size_t len)
+static tl_srv_next
+drop(tl_srv *s, int fd, int conn, int nreq, const char *raw, size_t len)
 {
     (void)s, (void)fd, (void)conn, (void)nreq, (void)raw, (void)len;
-    return SRV_CLOSE;
+    return TL_SRV_CLOSE;
 }
 
 static void
 test_fresh_connection_closed_without_answer_is_broken(void **state)
 {
     (void)state;
-    srv *s = srv_start(drop, NULL);
+    tl_srv *s = tl_srv_start(drop, NULL);
     upc_target *t = target_for(s, "");
     upc_info info;
     upc_response *r = NULL;
@@ -592,38 +376,38 @@ test_fresh_connection_closed_without_answer_is_broken(void **state)
     assert_int_equal(send_req(t, "GET", "/", 5000, &r, &info), UPC_ERR_BROKEN);
     assert_null(r);
     assert_false(info.stale_retry);
-    assert_int_equal(srv_get(s, &s->accepted), 1);
+    assert_int_equal(tl_srv_get(s, &s->accepted), 1);
     assert_non_null(strstr(info.detail, "127.0.0.1"));
     upc_target_free(t);
-    srv_stop(s);
+    tl_srv_stop(s);
 }
 
 static void
 test_idle_connection_closed_by_the_server(void **state)
 {
     (void)state;
-    srv *s = srv_start(answer_close, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok");
+    tl_srv *s = tl_srv_start(tl_srv_answer_close, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok");
     upc_target *t = target_for(s, "");
     upc_response *r = get_ok(t, NULL);
     upc_response_free(r);
     /* The answer allowed keep-alive, but the server closed after it. */
-    assert_true(srv_wait(s, &s->closed, 1, TL_WAIT_MS));
+    assert_true(tl_srv_wait(s, &s->closed, 1, TL_WAIT_MS));
     upc_info info;
     r = get_ok(t, &info);
     assert_string_equal(r->body, "ok");
     assert_false(info.reused);
     upc_response_free(r);
-    assert_int_equal(srv_get(s, &s->accepted), 2);
+    assert_int_equal(tl_srv_get(s, &s->accepted), 2);
     upc_target_free(t);
-    srv_stop(s);
+    tl_srv_stop(s);
 }
 
 static void
 test_connection_close_is_not_pooled(void **state)
 {
     (void)state;
-    srv *s = srv_start(answer_keep, "HTTP/1.1 200 OK\r\nConnection: Close\r\n"
-                                    "Content-Length: 2\r\n\r\nok");
+    tl_srv *s = tl_srv_start(tl_srv_answer_keep, "HTTP/1.1 200 OK\r\nConnection: Close\r\n"
+                                                 "Content-Length: 2\r\n\r\nok");
     upc_target *t = target_for(s, "");
     upc_response *r = get_ok(t, NULL);
     assert_string_equal(r->body, "ok");
@@ -633,19 +417,19 @@ test_connection_close_is_not_pooled(void **state)
     r = get_ok(t, &info);
     assert_false(info.reused);
     upc_response_free(r);
-    assert_int_equal(srv_get(s, &s->accepted), 2);
+    assert_int_equal(tl_srv_get(s, &s->accepted), 2);
     upc_target_free(t);
-    srv_stop(s);
+    tl_srv_stop(s);
 
     /* An HTTP/1.0 answer is not kept either. */
-    s = srv_start(answer_keep, "HTTP/1.0 200 OK\r\nContent-Length: 2\r\n\r\nok");
+    s = tl_srv_start(tl_srv_answer_keep, "HTTP/1.0 200 OK\r\nContent-Length: 2\r\n\r\nok");
     t = target_for(s, "");
     r = get_ok(t, NULL);
     assert_int_equal(r->minor, 0);
     assert_int_equal(upc_target_idle(t), 0);
     upc_response_free(r);
     upc_target_free(t);
-    srv_stop(s);
+    tl_srv_stop(s);
 }
 
 static void
@@ -678,21 +462,21 @@ test_connect_refused(void **state)
 
 /* Read requests, never answer; hold the connection until the client ends
  * it (or the test stops). */
-static srv_next
-never_answer(srv *s, int fd, int conn, int nreq, const char *raw, size_t len)
+static tl_srv_next
+never_answer(tl_srv *s, int fd, int conn, int nreq, const char *raw, size_t len)
 {
     char c;
     (void)conn, (void)nreq, (void)raw, (void)len;
-    while (srv_readable(s, fd) && recv(fd, &c, 1, 0) > 0)
+    while (tl_srv_readable(s, fd) && recv(fd, &c, 1, 0) > 0)
         ;
-    return SRV_CLOSE;
+    return TL_SRV_CLOSE;
 }
 
 static void
 test_slow_server_times_out(void **state)
 {
     (void)state;
-    srv *s = srv_start(never_answer, NULL);
+    tl_srv *s = tl_srv_start(never_answer, NULL);
     upc_target *t = target_for(s, "");
     upc_info info;
     upc_response *r = NULL;
@@ -704,23 +488,23 @@ test_slow_server_times_out(void **state)
     assert_null(r);
     assert_int_equal(upc_target_idle(t), 0);
     /* The connection was closed, not pooled: the server sees its end. */
-    assert_true(srv_wait(s, &s->closed, 1, TL_WAIT_MS));
+    assert_true(tl_srv_wait(s, &s->closed, 1, TL_WAIT_MS));
     upc_target_free(t);
-    srv_stop(s);
+    tl_srv_stop(s);
 }
 
 /* An answer whose head never ends: more than UPC_MAX_HEAD bytes of headers. */
-static srv_next
-answer_huge_head(srv *s, int fd, int conn, int nreq, const char *raw, size_t len)
+static tl_srv_next
+answer_huge_head(tl_srv *s, int fd, int conn, int nreq, const char *raw, size_t len)
 {
     char line[1024];
     (void)s, (void)conn, (void)nreq, (void)raw, (void)len;
-    srv_write(fd, "HTTP/1.1 200 OK\r\n", 17);
+    tl_srv_write(fd, "HTTP/1.1 200 OK\r\n", 17);
     memset(line, 'h', sizeof(line));
     memcpy(line, "X-Big: ", 7);
     memcpy(line + sizeof(line) - 2, "\r\n", 2);
     for (int i = 0; i < UPC_MAX_HEAD / (int)sizeof(line) + 2; i++)
-        srv_write(fd, line, sizeof(line));
+        tl_srv_write(fd, line, sizeof(line));
     return never_answer(s, fd, conn, nreq, raw, len);
 }
 
@@ -735,7 +519,7 @@ test_oversized_answers(void **state)
                                        "2000001\r\n";
     const char *answers[] = {answer, chunked};
     for (size_t i = 0; i < 2; i++) {
-        srv *s = srv_start(answer_keep, answers[i]);
+        tl_srv *s = tl_srv_start(tl_srv_answer_keep, answers[i]);
         upc_target *t = target_for(s, "");
         upc_response *r = NULL;
         /* Known from the framing alone: no waiting for the bytes. */
@@ -743,14 +527,14 @@ test_oversized_answers(void **state)
         assert_null(r);
         assert_int_equal(upc_target_idle(t), 0);
         upc_target_free(t);
-        srv_stop(s);
+        tl_srv_stop(s);
     }
-    srv *s = srv_start(answer_huge_head, NULL);
+    tl_srv *s = tl_srv_start(answer_huge_head, NULL);
     upc_target *t = target_for(s, "");
     upc_response *r = NULL;
     assert_int_equal(send_req(t, "GET", "/", 5000, &r, NULL), UPC_ERR_TOO_LARGE);
     upc_target_free(t);
-    srv_stop(s);
+    tl_srv_stop(s);
 }
 
 static void
@@ -763,13 +547,13 @@ test_body_cut_short_is_broken(void **state)
         "HTTP/1.1 200 OK\r\nContent-Len",
     };
     for (size_t i = 0; i < sizeof(answers) / sizeof(answers[0]); i++) {
-        srv *s = srv_start(answer_close, answers[i]);
+        tl_srv *s = tl_srv_start(tl_srv_answer_close, answers[i]);
         upc_target *t = target_for(s, "");
         upc_response *r = NULL;
         assert_int_equal(send_req(t, "GET", "/", 5000, &r, NULL), UPC_ERR_BROKEN);
         assert_null(r);
         upc_target_free(t);
-        srv_stop(s);
+        tl_srv_stop(s);
     }
 }
 
@@ -796,7 +580,7 @@ test_malformed_answers(void **state)
         "HTTP/1.1 101 Switching Protocols\r\nUpgrade: x\r\n\r\n",            /* not asked for */
     };
     for (size_t i = 0; i < sizeof(answers) / sizeof(answers[0]); i++) {
-        srv *s = srv_start(answer_keep, answers[i]);
+        tl_srv *s = tl_srv_start(tl_srv_answer_keep, answers[i]);
         upc_target *t = target_for(s, "");
         upc_response *r = NULL;
         upc_info info;
@@ -807,7 +591,7 @@ test_malformed_answers(void **state)
         assert_null(r);
         assert_int_equal(upc_target_idle(t), 0);
         upc_target_free(t);
-        srv_stop(s);
+        tl_srv_stop(s);
     }
 }
 
@@ -820,7 +604,7 @@ test_many_headers_kept_up_to_the_limit(void **state)
     for (int i = 0; i < UPC_MAX_HEADERS + 10; i++)
         n += (size_t)snprintf(answer + n, sizeof(answer) - n, "X-H%d: %d\r\n", i, i);
     snprintf(answer + n, sizeof(answer) - n, "Content-Length: 2\r\n\r\nok");
-    srv *s = srv_start(answer_keep, answer);
+    tl_srv *s = tl_srv_start(tl_srv_answer_keep, answer);
     upc_target *t = target_for(s, "");
     upc_response *r = get_ok(t, NULL);
 
@@ -831,7 +615,7 @@ test_many_headers_kept_up_to_the_limit(void **state)
     assert_string_equal(r->body, "ok");
     upc_response_free(r);
     upc_target_free(t);
-    srv_stop(s);
+    tl_srv_stop(s);
 }
 
 static void
