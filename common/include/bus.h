@@ -112,6 +112,28 @@ bus_status bus_js_publish_batch(bus *b, const bus_js_msg *msgs, size_t n, int ti
 bus_status bus_consume(bus *b, const char *stream, const char *durable, const char *filter,
                        bus_event_handler fn, void *ud);
 
+/* A stream's size (bus_stream_info) and a durable consumer's backlog
+ * (bus_stream_consumers), for health reports. */
+typedef struct bus_stream_stats {
+    uint64_t messages;
+    uint64_t bytes;
+    int64_t consumers;
+} bus_stream_stats;
+
+typedef struct bus_consumer_stats {
+    char name[64];
+    uint64_t pending;    /* matching messages not yet delivered */
+    int64_t ack_pending; /* delivered, not yet acknowledged */
+} bus_consumer_stats;
+
+/* The stream's figures, within timeout_ms. BUS_ERR_NO_RESPONDERS when
+ * JetStream is off, BUS_ERR_INVALID for a bad name or an unknown stream. */
+bus_status bus_stream_info(bus *b, const char *stream, int timeout_ms, bus_stream_stats *out);
+/* Up to max of the stream's consumers, in the server's order, within
+ * timeout_ms; *n: how many were written. */
+bus_status bus_stream_consumers(bus *b, const char *stream, int timeout_ms, bus_consumer_stats *out,
+                                size_t max, size_t *n);
+
 const char *bus_status_name(bus_status s);
 
 #endif

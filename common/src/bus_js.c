@@ -327,3 +327,78 @@ bus_consume(bus *b, const char *stream, const char *durable, const char *filter,
     }
     return bus_i_track_sub(b, bs);
 }
+
+/* A context whose API requests wait at most timeout_ms (the connection's own
+ * context waits 5 s). */
+static bus_status
+js_with_wait(bus *b, int timeout_ms, jsCtx **js)
+{
+    jsOptions jo;
+
+    if (!bus_connected(b))
+        return BUS_ERR_UNAVAILABLE;
+    jsOptions_Init(&jo);
+    jo.Wait = timeout_ms;
+    return bus_i_from_nats(natsConnection_JetStream(js, b->nc, &jo));
+}
+
+static bus_status
+js_info_status(natsStatus s, jsErrCode jerr)
+{
+    if (s == NATS_NOT_FOUND || jerr == JSStreamNotFoundErr)
+        return BUS_ERR_INVALID;
+    return bus_i_from_nats(s);
+}
+
+bus_status
+bus_stream_info(bus *b, const char *stream, int timeout_ms, bus_stream_stats *out)
+{
+    jsCtx *js = NULL;
+    jsStreamInfo *si = NULL;
+    jsErrCode jerr = 0;
+    bus_status st;
+
+    if (b == NULL || !js_name_ok(stream) || timeout_ms <= 0 || out == NULL)
+        return BUS_ERR_INVALID;
+    if ((st = js_with_wait(b, timeout_ms, &js)) != BUS_OK)
+        return st;
+    natsStatus s = js_GetStreamInfo(&si, js, stream, NULL, &jerr);
+    st = js_info_status(s, jerr);
+    if (st == BUS_OK)
+        *out = (bus_stream_stats){si->State.Msgs, si->State.Bytes, si->State.Consumers};
+    jsStreamInfo_Destroy(si);
+    jsCtx_Destroy(js);
+    return st;
+}
+
+bus_status
+bus_stream_consumers(bus *b, const char *stream, int timeout_ms, bus_consumer_stats *out,
+                     size_t max, size_t *n)
+{
+    jsCtx *js = NULL;
+    jsConsumerInfoList *list = NULL;
+    jsErrCode jerr = 0;
+    bus_status st;
+
+    if (b == NULL || !js_name_ok(stream) || timeout_ms <= 0 || (out == NULL && max > 0)
+        || n == NULL)
+        return BUS_ERR_INVALID;
+    *n = 0;
+    if ((st = js_with_wait(b, timeout_ms, &js)) != BUS_OK)
+        return st;
+    natsStatus s = js_Consumers(&list, js, stream, NULL, &jerr);
+    /* A stream without consumers answers "not found" to the list. */
+    if (s == NATS_NOT_FOUND && jerr != JSStreamNotFoundErr)
+        s = NATS_OK;
+    st = js_info_status(s, jerr);
+    for (int i = 0; st == BUS_OK && list != NULL && i < list->Count && *n < max; i++) {
+        const jsConsumerInfo *ci = list->List[i];
+        bus_consumer_stats *c = &out[(*n)++];
+        util_strlcpy(c->name, ci->Name != NULL ? ci->Name : "", sizeof(c->name));
+        c->pending = ci->NumPending;
+        c->ack_pending = ci->NumAckPending;
+    }
+    jsConsumerInfoList_Destroy(list);
+    jsCtx_Destroy(js);
+    return st;
+}

@@ -48,6 +48,9 @@ const perm_rule perm_rules[] = {
     {"POST", "/api/intelligence/clients/{id}/projects", PERM_TRIGGER_JOBS},
     {"GET", "/api/intelligence/clients/{id}/quotes", PERM_VIEW_OPERATIONS},
     {"POST", "/api/intelligence/clients/{id}/quotes", PERM_TRIGGER_JOBS},
+    /* system health is for operators; recomputing scores is work to trigger */
+    {"GET", "/api/intelligence/system/health", PERM_VIEW_OPERATIONS},
+    {"POST", "/api/intelligence/scores/recompute", PERM_TRIGGER_JOBS},
     {"GET", "/api/toast/health", PERM_OPEN},
     {"GET", "/api/toast/integrations", PERM_VIEW_OPERATIONS},
     {"POST", "/api/toast/integrations", PERM_EDIT_CREDENTIALS},

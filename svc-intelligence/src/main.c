@@ -9,6 +9,7 @@
 #include "app.h"
 #include "http.h"
 #include "intel.h"
+#include "syshealth.h"
 
 static int
 intelligence_init(app *a)
@@ -28,6 +29,7 @@ intelligence_close(app *a)
     intel *s = app_data(a);
     if (!s)
         return;
+    syshealth_drain(5000); /* a report's late parts use the store */
     store_free(s->store);
     free(s);
     app_set_data(a, NULL);
@@ -48,5 +50,7 @@ main(int argc, char **argv)
     /* The table's size is not a constant expression, so it is set here. */
     app_spec spec = intelligence_spec;
     spec.routes = intel_routes(&spec.nroutes);
+    spec.vars = syshealth_vars;
+    spec.nvars = syshealth_nvars;
     return app_main(&spec, argc, argv);
 }

@@ -22,6 +22,8 @@ static const web_route routes[] = {
     SIG("payments", SIG_PAYMENTS),
     SIG("projects", SIG_PROJECTS),
     SIG("quotes", SIG_QUOTES),
+    {"GET", P "/system/health", http_system_health, 0, NULL},
+    {"POST", P "/scores/recompute", http_scores_recompute, WEB_JSON_BODY, NULL},
 };
 
 const web_route *

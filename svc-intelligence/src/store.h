@@ -68,4 +68,14 @@ store_status store_unscored(store *s, long max, json_object **ids);
  * band may be NULL. */
 store_status store_summary(store *s, const char *band, long limit, long offset, json_object **page);
 
+/* System health (store_system.c): the integrations by the status of their
+ * latest check {"healthy","degraded","unhealthy","total"} and the active
+ * alerts by severity {"critical","high","medium","low"}, each statement
+ * bounded by timeout_ms. */
+store_status store_system_counts(store *s, int timeout_ms, json_object **integrations,
+                                 json_object **alerts);
+/* The ids of every active client (a JSON array), or of those among ids
+ * (a JSON array of UUID strings) that exist; oldest first. */
+store_status store_clients_to_score(store *s, json_object *ids, json_object **out);
+
 #endif

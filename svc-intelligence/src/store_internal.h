@@ -34,6 +34,10 @@ enum {
 };
 extern const store_stmt store_health_sql[QH_N];
 
+/* System health and recompute (store_sql_system.c). */
+enum { QS_TIMEOUT = 0, QS_INTEGRATIONS, QS_ALERTS, QS_ACTIVE_CLIENTS, QS_KNOWN_CLIENTS, QS_N };
+extern const store_stmt store_system_sql[QS_N];
+
 struct store {
     db_pool *pool;
 };

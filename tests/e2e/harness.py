@@ -702,6 +702,12 @@ class Suite:
         self.daemons["gateway"] = Daemon("gateway",
                                          daemon_env(pg, nats, self.token, gw_env, db_password),
                                          root)
+        # svc-intelligence's system health asks every other daemon.
+        intel = self.daemons["svc-intelligence"].env
+        intel["GATEWAY_URL"] = self.daemons["gateway"].url
+        for name in SERVICES:
+            if name != "svc-intelligence":
+                intel[UPSTREAM_VAR[name]] = self.daemons[name].url
 
     def __getitem__(self, name):
         return self.daemons[name]

@@ -26,7 +26,7 @@ static bus *g_bus;
 /* A plain nats.c connection to inspect and clean up JetStream state. */
 static natsConnection *g_nc;
 static jsCtx *g_js;
-static char g_streams[8][64];
+static char g_streams[12][64];
 static int g_nstreams;
 static bool g_events_created;
 
@@ -34,7 +34,7 @@ static void
 stream_name(char *buf, size_t cap, const char *suffix)
 {
     snprintf(buf, cap, "T%ld_%s", g_pid, suffix);
-    if (g_nstreams < 8)
+    if (g_nstreams < 12)
         util_strlcpy(g_streams[g_nstreams++], buf, sizeof(g_streams[0]));
 }
 
@@ -353,6 +353,57 @@ test_durable_resumes_after_close(void **state)
     tl_inbox_destroy(&second);
 }
 
+/* The figures of a health report: a stream's size and its consumers'
+ * backlogs, bounded in time; an unknown stream is an error. */
+static void
+test_stream_figures(void **state)
+{
+    char st[64], pattern[64], subj[64];
+    bus_stream_stats ss;
+    bus_consumer_stats cs[4];
+    jsConsumerInfo *ci = NULL;
+    jsConsumerConfig cc;
+    size_t n = 99;
+
+    (void)state;
+    stream_name(st, sizeof(st), "F");
+    tl_bus_subject(pattern, sizeof(pattern), "f.>");
+    tl_bus_subject(subj, sizeof(subj), "f.x");
+    assert_int_equal(bus_stream_ensure(g_bus, st, pattern, 3600), BUS_OK);
+    assert_int_equal(bus_stream_info(g_bus, st, 2000, &ss), BUS_OK);
+    assert_int_equal(ss.messages, 0);
+    assert_int_equal(ss.consumers, 0);
+    assert_int_equal(bus_stream_consumers(g_bus, st, 2000, cs, 4, &n), BUS_OK);
+    assert_int_equal(n, 0);
+
+    for (int i = 0; i < 3; i++)
+        assert_int_equal(bus_js_publish(g_bus, subj, "abcd", 4), BUS_OK);
+    /* A durable nobody consumes from: everything stays pending. */
+    jsConsumerConfig_Init(&cc);
+    cc.Durable = "figs";
+    cc.AckPolicy = js_AckExplicit;
+    assert_int_equal(js_AddConsumer(&ci, g_js, st, &cc, NULL, NULL), NATS_OK);
+    jsConsumerInfo_Destroy(ci);
+
+    assert_int_equal(bus_stream_info(g_bus, st, 2000, &ss), BUS_OK);
+    assert_int_equal(ss.messages, 3);
+    assert_true(ss.bytes >= 12);
+    assert_int_equal(ss.consumers, 1);
+    assert_int_equal(bus_stream_consumers(g_bus, st, 2000, cs, 4, &n), BUS_OK);
+    assert_int_equal(n, 1);
+    assert_string_equal(cs[0].name, "figs");
+    assert_int_equal(cs[0].pending, 3);
+    assert_int_equal(cs[0].ack_pending, 0);
+    /* No room: nothing written, not an error. */
+    assert_int_equal(bus_stream_consumers(g_bus, st, 2000, cs, 0, &n), BUS_OK);
+    assert_int_equal(n, 0);
+
+    assert_int_equal(bus_stream_info(g_bus, "NoSuchStream", 2000, &ss), BUS_ERR_INVALID);
+    assert_int_equal(bus_stream_consumers(g_bus, "NoSuchStream", 2000, cs, 4, &n), BUS_ERR_INVALID);
+    assert_int_equal(bus_stream_info(g_bus, "bad name", 2000, &ss), BUS_ERR_INVALID);
+    assert_int_equal(bus_stream_info(g_bus, st, 0, &ss), BUS_ERR_INVALID);
+}
+
 static int
 group_setup(void **state)
 {
@@ -389,6 +440,7 @@ main(void)
         cmocka_unit_test(test_nak_redelivers),
         cmocka_unit_test(test_durable_shared_by_replicas),
         cmocka_unit_test(test_durable_resumes_after_close),
+        cmocka_unit_test(test_stream_figures),
     };
     int rc;
 

@@ -1,0 +1,29 @@
+/* recompute: POST /scores/recompute: score many clients at once, in
+ * parallel over the database pool, each exactly as GET /clients/{id}/health
+ * does (scoring.c), so that a recomputed score is stored like any other.
+ * Prefix recompute_. */
+#ifndef INTEL_RECOMPUTE_H
+#define INTEL_RECOMPUTE_H
+
+#include <stdint.h>
+
+#include <json-c/json.h>
+
+#include "store.h"
+
+#define RECOMPUTE_MAX_IDS 10000 /* client_ids in one request */
+
+typedef struct recompute_result {
+    long recomputed; /* scored and stored */
+    long failed;     /* the database failed on them */
+    long not_found;  /* listed, but no such client (or deleted meanwhile) */
+    int64_t duration_ms;
+} recompute_result;
+
+/* Score every active client (ids NULL) or the listed ones (a JSON array of
+ * UUID strings, checked by the caller) as of now_ms, on up to workers
+ * threads. ST_OK unless the list of clients could not be read. */
+store_status recompute_run(store *s, json_object *ids, int workers, int64_t now_ms,
+                           recompute_result *out);
+
+#endif

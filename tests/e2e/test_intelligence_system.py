@@ -1,0 +1,265 @@
+"""svc-intelligence's system health and score recompute (issue 6):
+GET /api/intelligence/system/health and POST /api/intelligence/scores/recompute,
+through the gateway, plus a svc-intelligence of the test's own (the spawn
+fixture) pointed at daemons the test stops or at an address that never
+answers, asked directly with the internal token."""
+
+import json
+import secrets
+import socket
+import time
+import uuid
+
+import pytest
+
+from harness import check_error, http, is_rfc3339, service_headers
+from natsclient import Client as Nats
+
+SERVICES = ("gateway", "svc-automation", "svc-toast", "svc-embedding", "svc-sync")
+SEVERITIES = {"critical", "high", "medium", "low"}
+
+
+def get_health(base, headers, timeout=15):
+    t0 = time.monotonic()
+    r = http("GET", base + "/api/intelligence/system/health", headers=headers, timeout=timeout)
+    assert r.status_code == 200, f"{r.status_code} {r.text[:500]}"
+    return r.json(), time.monotonic() - t0
+
+
+def expected_status(c):
+    """The rule of the README ("System health"), from the components."""
+    if c["postgres"]["status"] != "up" or c["nats"]["status"] != "up":
+        return "unhealthy"
+    svc_ok = all(s["status"] in ("healthy", "not_configured") for s in c["services"].values())
+    q = c["job_queue"]
+    if (c["nats"]["jetstream"]["status"] != "up" or not svc_ok or q["status"] != "up"
+            or (q.get("expired_leases") or 0) > 0 or c["alerts"]["critical"] > 0):
+        return "degraded"
+    return "healthy"
+
+
+def check_shape(h):
+    assert set(h) == {"status", "checked_at", "components"}
+    assert is_rfc3339(h["checked_at"])
+    c = h["components"]
+    assert set(c) == {"postgres", "nats", "services", "job_queue", "integrations", "alerts"}
+    assert c["postgres"]["status"] == "up" and isinstance(c["postgres"]["latency_ms"], int)
+    assert c["nats"]["status"] == "up" and isinstance(c["nats"]["latency_ms"], int)
+    js = c["nats"]["jetstream"]
+    assert js["status"] == "up", js
+    assert js["stream"]["name"] == "EVENTS"
+    assert isinstance(js["stream"]["messages"], int) and isinstance(js["stream"]["bytes"], int)
+    for con in js["consumers"]:
+        assert set(con) == {"name", "pending", "ack_pending"} and con["name"]
+        assert con["pending"] >= 0 and con["ack_pending"] >= 0
+    assert set(c["services"]) == set(SERVICES)
+    q = c["job_queue"]
+    assert q["status"] == "up", q
+    assert set(q["depth"]) == {"pending", "queued", "running"}
+    assert all(isinstance(v, int) and v >= 0 for v in q["depth"].values()), q
+    assert set(c["integrations"]) == {"healthy", "degraded", "unhealthy", "total"}
+    ints = c["integrations"]
+    assert ints["total"] == ints["healthy"] + ints["degraded"] + ints["unhealthy"]
+    assert set(c["alerts"]) == SEVERITIES
+    assert h["status"] == expected_status(c), h
+
+
+@pytest.fixture
+def admin_h(suite, tokens):
+    return tokens.headers("admin")
+
+
+def test_system_health_all_up(suite, admin_h):
+    h, took = get_health(suite.gateway.url, admin_h)
+    check_shape(h)
+    for name in SERVICES:
+        s = h["components"]["services"][name]
+        assert s["status"] == "healthy", (name, s)
+        assert s["http_status"] == 200 and isinstance(s["latency_ms"], int)
+    assert took < 3, f"the report took {took:.2f}s"
+
+
+def test_system_health_counts_integrations_and_alerts(suite, admin_h):
+    before = get_health(suite.gateway.url, admin_h)[0]["components"]
+    integ, cid = str(uuid.uuid4()), str(uuid.uuid4())
+    # Two checks of one integration: only the newest counts.
+    suite.pg.psql(
+        "INSERT INTO intelligence.integration_checks (check_id, integration_id, client_id, "
+        f"status, checked_at) VALUES ('{uuid.uuid4()}', '{integ}', '{cid}', 'healthy', "
+        f"now() - interval '1 hour'), ('{uuid.uuid4()}', '{integ}', '{cid}', 'unhealthy', now())")
+    subject = "e2e-syshealth-" + secrets.token_hex(6)
+    suite.pg.psql(
+        "INSERT INTO intelligence.alerts (type, severity, subject, message) VALUES "
+        f"('sync_failed', 'critical', '{subject}', 'e2e'), "
+        f"('sync_failed', 'low', '{subject}-resolved', 'e2e')")
+    suite.pg.psql("UPDATE intelligence.alerts SET status = 'resolved', resolved_at = now() "
+                  f"WHERE subject = '{subject}-resolved'")
+    try:
+        h = get_health(suite.gateway.url, admin_h)[0]
+        c = h["components"]
+        assert c["integrations"]["unhealthy"] == before["integrations"]["unhealthy"] + 1
+        assert c["integrations"]["healthy"] == before["integrations"]["healthy"]
+        assert c["integrations"]["total"] == before["integrations"]["total"] + 1
+        assert c["alerts"]["critical"] == before["alerts"]["critical"] + 1
+        assert c["alerts"]["low"] == before["alerts"]["low"]
+        assert h["status"] in ("degraded", "unhealthy")  # a critical alert is active
+    finally:
+        suite.pg.psql(f"DELETE FROM intelligence.alerts WHERE subject LIKE '{subject}%'")
+        suite.pg.psql(f"DELETE FROM intelligence.integration_checks WHERE integration_id = "
+                      f"'{integ}'")
+
+
+def test_system_health_stream_figures_move(suite, admin_h):
+    before = get_health(suite.gateway.url, admin_h)[0]["components"]["nats"]["jetstream"]
+    nc = Nats(suite.nats.url)
+    try:
+        for i in range(3):
+            ack = nc.request_json(f"events.e2e.syshealth.{i}", {"i": i})
+            assert ack.get("stream") == "EVENTS", ack
+    finally:
+        nc.close()
+    after = get_health(suite.gateway.url, admin_h)[0]["components"]["nats"]["jetstream"]
+    assert after["stream"]["messages"] >= before["stream"]["messages"] + 3
+    assert after["stream"]["bytes"] > before["stream"]["bytes"]
+
+
+def own_intelligence(suite, spawn, **urls):
+    """A svc-intelligence of the test's own, asking the suite's daemons unless
+    told otherwise."""
+    env = {"GATEWAY_URL": suite.gateway.url, "SYSTEM_HEALTH_TIMEOUT_MS": "600"}
+    for name, var in (("svc-automation", "AUTOMATION_URL"), ("svc-toast", "TOAST_URL"),
+                      ("svc-embedding", "EMBEDDING_URL"), ("svc-sync", "SYNC_URL")):
+        env[var] = suite[name].url
+    env.update(urls)
+    return spawn("svc-intelligence", env=env)
+
+
+def test_system_health_stopped_service(suite, spawn):
+    emb = spawn("svc-embedding")
+    me = own_intelligence(suite, spawn, EMBEDDING_URL=emb.url, TOAST_URL="")
+    h, _ = get_health(me.url, service_headers(suite.token))
+    s = h["components"]["services"]
+    assert s["svc-embedding"]["status"] == "healthy", s
+    assert s["svc-toast"] == {"status": "not_configured"}
+    assert h["status"] == expected_status(h["components"])
+
+    emb.stop()
+    h, took = get_health(me.url, service_headers(suite.token))
+    down = h["components"]["services"]["svc-embedding"]
+    assert down["status"] == "down" and down["error"], down
+    # The error says what went wrong, never where the service lives.
+    port = emb.url.rsplit(":", 1)[1]
+    assert "127.0.0.1" not in json.dumps(down) and port not in down["error"]
+    assert h["status"] == "degraded", h
+    assert took < 2.5
+
+
+def test_system_health_answers_in_time_when_a_service_hangs(suite, spawn):
+    # A listener that never accepts: the connection is made (the backlog),
+    # the request is never answered.
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    sock.listen(8)
+    try:
+        hang = f"http://127.0.0.1:{sock.getsockname()[1]}"
+        me = own_intelligence(suite, spawn, SYNC_URL=hang)
+        h, took = get_health(me.url, service_headers(suite.token))
+        sync = h["components"]["services"]["svc-sync"]
+        assert sync["status"] == "down" and sync["error"], sync
+        assert h["status"] == "degraded"
+        # 600 ms for every part, a little for the rest.
+        assert took < 1.5, f"the report took {took:.2f}s"
+    finally:
+        sock.close()
+
+
+def test_system_health_permissions(suite, tokens):
+    for role in ("staff", "manager", "admin"):
+        get_health(suite.gateway.url, tokens.headers(role))
+    r = http("GET", suite.gateway.url + "/api/intelligence/system/health",
+             headers=tokens.headers("viewer"), timeout=10)
+    check_error(r, 403, "forbidden")
+    r = http("GET", suite.gateway.url + "/api/intelligence/system/health", timeout=10)
+    check_error(r, 401, "unauthorized")
+
+
+# ---------------------------------------------------------------- recompute
+
+
+def intel(suite, tokens, role="admin"):
+    base = suite.gateway.url + "/api/intelligence"
+
+    def call(method, path, status=200, **kw):
+        r = http(method, base + path, headers=tokens.headers(role), timeout=60, **kw)
+        assert r.status_code == status, f"{method} {path}: {r.status_code} {r.text[:400]}"
+        return r.json() if r.content else None
+    return call
+
+
+def scores(suite, cid):
+    return int(suite.pg.psql("SELECT count(*) FROM intelligence.client_health_scores "
+                             f"WHERE client_id = '{cid}'"))
+
+
+def new_client(call, status="active"):
+    c = call("POST", "/clients", 201, json={"name": "Recompute " + secrets.token_hex(4),
+                                            "status": status})
+    call("POST", f"/clients/{c['id']}/activity", 201,
+         json={"actor": "e2e", "action": "login"})
+    return c["id"]
+
+
+def test_recompute_listed_clients(suite, tokens):
+    call = intel(suite, tokens)
+    ids = [new_client(call) for _ in range(3)]
+    before = {i: scores(suite, i) for i in ids}
+    missing = str(uuid.uuid4())
+    r = call("POST", "/scores/recompute", json={"client_ids": ids + [missing]})
+    assert set(r) == {"recomputed", "failed", "not_found", "duration_ms"}
+    assert (r["recomputed"], r["failed"], r["not_found"]) == (3, 0, 1), r
+    assert isinstance(r["duration_ms"], int) and r["duration_ms"] >= 0
+    for i in ids:
+        assert scores(suite, i) == before[i] + 1
+        # The stored score is the one the summary shows.
+        row = suite.pg.psql("SELECT health_status FROM intelligence.client_health_scores "
+                            f"WHERE client_id = '{i}' ORDER BY computed_at DESC, id DESC LIMIT 1")
+        assert row == call("GET", f"/clients/{i}/health")["health_status"]
+
+
+def test_recompute_every_active_client(suite, tokens):
+    call = intel(suite, tokens, "staff")
+    active, paused = new_client(call), new_client(call, status="paused")
+    before_active, before_paused = scores(suite, active), scores(suite, paused)
+    n_active = int(suite.pg.psql("SELECT count(*) FROM intelligence.clients "
+                                 "WHERE status = 'active'"))
+    r = call("POST", "/scores/recompute")
+    assert r["failed"] == 0 and r["not_found"] == 0
+    assert r["recomputed"] >= n_active and r["recomputed"] >= 1
+    assert scores(suite, active) == before_active + 1
+    assert scores(suite, paused) == before_paused  # only active clients
+    r = call("POST", "/scores/recompute", json={})
+    assert r["recomputed"] >= n_active
+
+
+@pytest.mark.parametrize("body,why", [
+    ({"client_ids": "x"}, "client_ids"),
+    ({"client_ids": []}, "client_ids"),
+    ({"client_ids": ["not-a-uuid"]}, "client_ids"),
+    ({"client_ids": [7]}, "client_ids"),
+    ({"client_ids": ["00000000-0000-4000-8000-000000000001"] * 2}, "client_ids"),
+    ({"client_ids": [str(uuid.uuid4()) for _ in range(10001)]}, "client_ids"),
+    ({"clients": []}, "clients"),
+    ([], ""),
+])
+def test_recompute_bad_input(suite, tokens, body, why):
+    r = http("POST", suite.gateway.url + "/api/intelligence/scores/recompute",
+             headers=tokens.headers("admin"), json=body, timeout=30)
+    err = check_error(r, 400, "invalid_request")
+    assert why in err["message"], err
+
+
+def test_recompute_permissions(suite, tokens):
+    r = http("POST", suite.gateway.url + "/api/intelligence/scores/recompute",
+             headers=tokens.headers("viewer"), json={"client_ids": [str(uuid.uuid4())]},
+             timeout=10)
+    check_error(r, 403, "forbidden")
