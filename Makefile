@@ -56,6 +56,7 @@ TESTLIB_OBJ := $(TESTLIB_SRC:%.c=$(B)/obj/%.o)
 .SECONDARY: $(TESTLIB_OBJ)
 
 .PHONY: all run test unit unit-bins e2e logs fmt lint bench bench-jobs bench-gateway bench-toast \
+        bench-intelligence \
         clean deps swagger-ui
 .DEFAULT_GOAL := all
 
@@ -185,6 +186,12 @@ $(B)/bench/toast_diff: tests/bench/toast_diff.c $(TOAST_DIFF_OBJ)
 bench-toast:
 	@$(MAKE) --no-print-directory BUILD=$(BENCH_BUILD) all build/$(BENCH_BUILD)/bench/toast_diff
 	@BRAIN_BUILD=build/$(BENCH_BUILD) $(PYTHON) -B tests/bench/toast.py
+
+# svc-intelligence at 10,000 clients with 90 days of signals (issue 6):
+# recompute of every score, the health summary, /decide (tests/bench/intelligence.py).
+bench-intelligence:
+	@$(MAKE) --no-print-directory BUILD=$(BENCH_BUILD) all
+	@BRAIN_BUILD=build/$(BENCH_BUILD) $(PYTHON) -B tests/bench/intelligence.py
 
 fmt:
 	clang-format -i $$(git ls-files '*.c' '*.h')

@@ -1,41 +1,96 @@
-/* recompute: score many clients in parallel; see recompute.h. */
+/* recompute: score many clients in parallel; see recompute.h. Each worker
+ * takes a batch of clients at a time: their inputs in one snapshot with one
+ * statement per kind (store_health_inputs_many), the scores computed here
+ * (score.c, as scoring_run does), then stored in one statement. Ten
+ * thousand clients are then a few hundred statements, not fifty thousand. */
 #include "recompute.h"
 
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdlib.h>
+#include <time.h>
 
 #include "log.h"
-#include "scoring.h"
+#include "score.h"
+#include "score_json.h"
 #include "util.h"
 
 #define MAX_WORKERS 32
+#define BATCH       200 /* clients per statement */
 
-typedef struct batch {
+typedef struct job {
     store *s;
     json_object *ids; /* the clients to score */
     size_t n;
     int64_t now_ms;
-    size_t next;  /* atomic: the next index to take */
-    long done;    /* atomic */
-    long failed;  /* atomic */
-    long missing; /* atomic */
-} batch;
+    char at[UTIL_RFC3339_LEN + 1]; /* computed_at */
+    size_t next;                   /* atomic: the first client of the next batch */
+    long done;                     /* atomic */
+    long failed;                   /* atomic */
+    long missing;                  /* atomic */
+} job;
+
+/* The score of one client as the batch save wants it. */
+static json_object *
+score_row(const char *id, const store_inputs *h)
+{
+    score_result r;
+    score_compute(&h->in, &r);
+    json_object *o = json_object_new_object();
+    json_object_object_add(o, "client_id", json_object_new_string(id));
+    json_object_object_add(o, "overall", r.overall >= 0 ? json_object_new_int(r.overall) : NULL);
+    json_object_object_add(o, "status", json_object_new_string(score_band_name(r.band)));
+    json_object_object_add(o, "factors", score_factors_json(&r));
+    json_object_object_add(o, "d7", r.has_d7 ? json_object_new_int(r.trend_d7) : NULL);
+    json_object_object_add(o, "d30", r.has_d30 ? json_object_new_int(r.trend_d30) : NULL);
+    return o;
+}
+
+/* Score clients [from, from + n) of the job. */
+static void
+run_batch(job *j, size_t from, size_t n)
+{
+    json_object *ids = json_object_new_array_ext((int)n), *rows = json_object_new_array_ext((int)n);
+    store_inputs *h = calloc(n, sizeof(*h));
+    bool *found = calloc(n, sizeof(*found));
+    long scored = 0, missing = 0;
+    for (size_t i = 0; i < n; i++)
+        json_object_array_add(ids, json_object_get(json_object_array_get_idx(j->ids, from + i)));
+    store_status st =
+        h && found ? store_health_inputs_many(j->s, ids, j->now_ms / 1000, h, found) : ST_ERROR;
+    for (size_t i = 0; st == ST_OK && i < n; i++) {
+        if (found[i]) {
+            const char *id = json_object_get_string(json_object_array_get_idx(ids, i));
+            json_object_array_add(rows, score_row(id, &h[i]));
+            scored++;
+        } else {
+            missing++; /* deleted since the list was read */
+        }
+        store_inputs_free(&h[i]);
+    }
+    if (st == ST_OK && scored > 0)
+        st = store_scores_save_many(j->s, rows, j->at);
+    if (st == ST_OK) {
+        __atomic_fetch_add(&j->done, scored, __ATOMIC_RELAXED);
+        __atomic_fetch_add(&j->missing, missing, __ATOMIC_RELAXED);
+    } else {
+        __atomic_fetch_add(&j->failed, (long)n, __ATOMIC_RELAXED);
+    }
+    json_object_put(ids);
+    json_object_put(rows);
+    free(h);
+    free(found);
+}
 
 static void *
 worker(void *arg)
 {
-    batch *b = arg;
+    job *j = arg;
     for (;;) {
-        size_t i = __atomic_fetch_add(&b->next, 1, __ATOMIC_RELAXED);
-        if (i >= b->n)
+        size_t from = __atomic_fetch_add(&j->next, BATCH, __ATOMIC_RELAXED);
+        if (from >= j->n)
             return NULL;
-        json_object *out = NULL;
-        const char *id = json_object_get_string(json_object_array_get_idx(b->ids, i));
-        store_status st = scoring_run(b->s, id, b->now_ms, &out);
-        json_object_put(out);
-        long *count = st == ST_OK ? &b->done : st == ST_NOT_FOUND ? &b->missing : &b->failed;
-        __atomic_fetch_add(count, 1, __ATOMIC_RELAXED);
+        run_batch(j, from, j->n - from < BATCH ? j->n - from : BATCH);
     }
 }
 
@@ -45,32 +100,36 @@ recompute_run(store *s, json_object *ids, int workers, int64_t now_ms, recompute
     pthread_t t[MAX_WORKERS];
     int started = 0;
     int64_t t0 = util_mono_ns();
-    batch b = {.s = s, .now_ms = now_ms};
-    store_status st = store_clients_to_score(s, ids, &b.ids);
+    job j = {.s = s, .now_ms = now_ms};
+    struct timespec ts = {.tv_sec = (time_t)(now_ms / 1000),
+                          .tv_nsec = (long)(now_ms % 1000) * 1000000L};
+    store_status st = store_clients_to_score(s, ids, &j.ids);
     if (st != ST_OK)
         return st;
-    b.n = json_object_array_length(b.ids);
+    util_rfc3339(&ts, j.at);
+    j.n = json_object_array_length(j.ids);
+    size_t batches = (j.n + BATCH - 1) / BATCH;
     if (workers > MAX_WORKERS)
         workers = MAX_WORKERS;
-    if ((size_t)workers > b.n)
-        workers = (int)b.n;
-    /* The calling thread works too: the batch finishes even without threads. */
+    if ((size_t)workers > batches)
+        workers = (int)batches;
+    /* The calling thread works too: the job finishes even without threads. */
     for (int i = 1; i < workers; i++)
-        if (pthread_create(&t[started], NULL, worker, &b) == 0)
+        if (pthread_create(&t[started], NULL, worker, &j) == 0)
             started++;
-    worker(&b);
+    worker(&j);
     for (int i = 0; i < started; i++)
         pthread_join(t[i], NULL);
     *out = (recompute_result){
-        .recomputed = b.done,
-        .failed = b.failed,
+        .recomputed = j.done,
+        .failed = j.failed,
         /* listed ids the query did not find, and those deleted meanwhile */
-        .not_found = b.missing + (ids ? (long)(json_object_array_length(ids) - b.n) : 0),
+        .not_found = j.missing + (ids ? (long)(json_object_array_length(ids) - j.n) : 0),
         .duration_ms = (util_mono_ns() - t0) / 1000000,
     };
-    json_object_put(b.ids);
-    if (b.failed > 0)
-        log_msg(LOGL_WARN, LOG_FIELDS(LF_INT("failed", b.failed), LF_INT("scored", b.done)),
+    json_object_put(j.ids);
+    if (j.failed > 0)
+        log_msg(LOGL_WARN, LOG_FIELDS(LF_INT("failed", j.failed), LF_INT("scored", j.done)),
                 "some scores could not be recomputed");
     return ST_OK;
 }

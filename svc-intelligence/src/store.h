@@ -68,6 +68,16 @@ store_status store_unscored(store *s, long max, json_object **ids);
  * band may be NULL. */
 store_status store_summary(store *s, const char *band, long limit, long offset, json_object **page);
 
+/* The same for many clients (store_batch.c), read in one snapshot with one
+ * statement per kind of input: h[i] is ids[i]'s (a JSON array of n UUID
+ * strings); found[i] false for a client that does not exist. Free each
+ * h[i] with store_inputs_free. */
+store_status store_health_inputs_many(store *s, json_object *ids, int64_t now, store_inputs *h,
+                                      bool *found);
+/* Keep many scores in one statement. scores: [{client_id, overall, status,
+ * factors, d7, d30}] (nulls as the one-client save has them). */
+store_status store_scores_save_many(store *s, json_object *scores, const char *computed_at);
+
 /* System health (store_system.c): the integrations by the status of their
  * latest check {"healthy","degraded","unhealthy","total"} and the active
  * alerts by severity {"critical","high","medium","low"}, each statement

@@ -37,6 +37,9 @@ extern const store_stmt store_health_sql[QH_N];
 /* System health and recompute (store_sql_system.c). */
 enum { QS_TIMEOUT = 0, QS_INTEGRATIONS, QS_ALERTS, QS_ACTIVE_CLIENTS, QS_KNOWN_CLIENTS, QS_N };
 extern const store_stmt store_system_sql[QS_N];
+/* Many clients at once (store_sql_batch.c). */
+enum { QB_AGGREGATES = 0, QB_TICKETS, QB_INVOICES, QB_PAST, QB_SAVE, QB_N };
+extern const store_stmt store_batch_sql[QB_N];
 
 struct store {
     db_pool *pool;

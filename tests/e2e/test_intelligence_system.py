@@ -263,3 +263,45 @@ def test_recompute_permissions(suite, tokens):
              headers=tokens.headers("viewer"), json={"client_ids": [str(uuid.uuid4())]},
              timeout=10)
     check_error(r, 403, "forbidden")
+
+
+def test_recompute_scores_as_the_client_route_does(suite, tokens):
+    """POST /scores/recompute reads many clients at once; what it stores must
+    be what GET /clients/{id}/health computes from the same signals."""
+    call = intel(suite, tokens)
+    ids = []
+    for k in range(3):
+        cid = new_client(call)
+        day = 86400
+        now = time.time()
+
+        def at(secs_ago):
+            return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(now - secs_ago))
+        call("POST", f"/clients/{cid}/tickets", 201,
+             json={"priority": "high", "opened_at": at(3 * day),
+                   "first_response_at": at(3 * day - 1800 * (k + 1))})
+        call("POST", f"/clients/{cid}/tickets", 201, json={"opened_at": at(10 * day)})
+        call("POST", f"/clients/{cid}/payments", 201,
+             json={"invoice": "A-1", "amount": "100.00", "due_at": at(20 * day),
+                   "paid_at": at((25 - 10 * k) * day), "status": "paid"})
+        call("POST", f"/clients/{cid}/payments", 201,
+             json={"invoice": "A-2", "amount": "50.00", "due_at": at(5 * day), "status": "open"})
+        call("POST", f"/clients/{cid}/projects", 201,
+             json={"name": "p", "status": "active", "started_at": at(4 * day)})
+        call("POST", f"/clients/{cid}/quotes", 201,
+             json={"status": ["accepted", "declined", "sent"][k], "value": "10",
+                   "issued_at": at(2 * day)})
+        ids.append(cid)
+    r = call("POST", "/scores/recompute", json={"client_ids": ids})
+    assert (r["recomputed"], r["failed"]) == (3, 0), r
+    for cid in ids:
+        stored = json.loads(suite.pg.psql(
+            "SELECT json_build_object('overall', overall_score, 'status', health_status, "
+            "'factors', factors) FROM intelligence.client_health_scores "
+            f"WHERE client_id = '{cid}' ORDER BY computed_at DESC, id DESC LIMIT 1"))
+        live = call("GET", f"/clients/{cid}/health")
+        assert stored["overall"] == live["overall_score"]
+        assert stored["status"] == live["health_status"]
+        for name, f in live["factors"].items():
+            s = stored["factors"][name]
+            assert (s["score"], s["status"]) == (f["score"], f["status"]), (name, s, f)
