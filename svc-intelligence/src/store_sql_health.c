@@ -38,11 +38,11 @@
                        "AND paid_at > " NOW " - interval '60 days' AND paid_at <= " NOW ") pay " \
                        "WHERE c.id = $1"
 
-#define SUMMARY_LATEST                                                         \
-    "FROM intelligence.clients c CROSS JOIN LATERAL (SELECT h.overall_score, " \
-    "h.health_status, h.trend_d7, h.trend_d30, h.computed_at "                 \
-    "FROM intelligence.client_health_scores h WHERE h.client_id = c.id "       \
-    "ORDER BY h.computed_at DESC, h.id DESC LIMIT 1) l "
+/* Each client's newest score: client_latest_scores, kept by a trigger on
+ * client_health_scores (migration 011), one row per client however long the
+ * history. */
+#define SUMMARY_LATEST \
+    "FROM intelligence.clients c JOIN intelligence.client_latest_scores l ON l.client_id = c.id "
 
 const store_stmt store_health_sql[QH_N] = {
     [QH_AGGREGATES] = {"health_aggregates", AGGREGATES},
@@ -83,18 +83,22 @@ const store_stmt store_health_sql[QH_N] = {
                  "VALUES ($1, $2, $3, $4::jsonb, $5, $6, $7)"},
     [QH_UNSCORED] = {"health_unscored",
                      "SELECT c.id FROM intelligence.clients c WHERE NOT EXISTS (SELECT 1 "
-                     "FROM intelligence.client_health_scores h WHERE h.client_id = c.id) "
+                     "FROM intelligence.client_latest_scores l WHERE l.client_id = c.id) "
                      "ORDER BY c.created_at, c.id LIMIT $1"},
-    /* $1 band or NULL, $2 limit, $3 offset. Unknown (no score) sorts last. */
+    /* $1 band or NULL, $2 limit, $3 offset. Unknown (no score) sorts last.
+     * The page is chosen first and only its rows are rendered. */
     [QH_SUMMARY] = {"health_summary",
-                    "SELECT json_build_object('client_id', c.id, 'name', c.name, "
-                    "'plan', c.plan, 'client_status', c.status, "
-                    "'overall_score', l.overall_score, 'health_status', l.health_status, "
-                    "'trend', json_build_object('d7', l.trend_d7, 'd30', l.trend_d30), "
-                    "'computed_at', to_char(l.computed_at AT TIME ZONE 'UTC', "
-                    "'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"')) " SUMMARY_LATEST
+                    "SELECT json_build_object('client_id', s.id, 'name', s.name, "
+                    "'plan', s.plan, 'client_status', s.status, "
+                    "'overall_score', s.overall_score, 'health_status', s.health_status, "
+                    "'trend', json_build_object('d7', s.trend_d7, 'd30', s.trend_d30), "
+                    "'computed_at', to_char(s.computed_at AT TIME ZONE 'UTC', "
+                    "'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"')) "
+                    "FROM (SELECT c.id, c.name, c.plan, c.status, l.overall_score, "
+                    "l.health_status, l.trend_d7, l.trend_d30, l.computed_at " SUMMARY_LATEST
                     "WHERE ($1::text IS NULL OR l.health_status = $1) "
-                    "ORDER BY l.overall_score ASC NULLS LAST, c.name, c.id LIMIT $2 OFFSET $3"},
+                    "ORDER BY l.overall_score ASC NULLS LAST, c.name, c.id LIMIT $2 OFFSET $3) s "
+                    "ORDER BY s.overall_score ASC NULLS LAST, s.name, s.id"},
     [QH_COUNTS] = {"health_counts",
                    "SELECT l.health_status, count(*) " SUMMARY_LATEST "GROUP BY l.health_status"},
 };

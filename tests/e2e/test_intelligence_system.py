@@ -270,13 +270,17 @@ def test_recompute_scores_as_the_client_route_does(suite, tokens):
     be what GET /clients/{id}/health computes from the same signals."""
     call = intel(suite, tokens)
     ids = []
-    for k in range(3):
-        cid = new_client(call)
-        day = 86400
-        now = time.time()
+    day, now = 86400, time.time()
 
-        def at(secs_ago):
-            return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(now - secs_ago))
+    def at(secs_ago):
+        return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(now - secs_ago))
+    for k in range(3):
+        cid = call("POST", "/clients", 201, json={"name": "Same " + secrets.token_hex(4)})["id"]
+        # Engagement decays continuously: (recency 88.75 + frequency 5) / 2
+        # = 46.875, an hour and more from a rounding step either way. Every
+        # other signal is a whole number of days or hours from its steps.
+        call("POST", f"/clients/{cid}/activity", 201,
+             json={"actor": "e2e", "action": "login", "occurred_at": at(3 * day + 9 * 3600)})
         call("POST", f"/clients/{cid}/tickets", 201,
              json={"priority": "high", "opened_at": at(3 * day),
                    "first_response_at": at(3 * day - 1800 * (k + 1))})
@@ -305,3 +309,34 @@ def test_recompute_scores_as_the_client_route_does(suite, tokens):
         for name, f in live["factors"].items():
             s = stored["factors"][name]
             assert (s["score"], s["status"]) == (f["score"], f["status"]), (name, s, f)
+
+
+def test_summary_reads_each_clients_newest_score(suite, tokens):
+    """The summary's latest-score table (migration 011) follows the history:
+    an older score inserted late does not replace the newest, a newer one does."""
+    call = intel(suite, tokens)
+    cid = new_client(call)
+    call("POST", "/scores/recompute", json={"client_ids": [cid]})
+
+    def insert(score, status, when):
+        suite.pg.psql("INSERT INTO intelligence.client_health_scores (client_id, overall_score, "
+                      f"health_status, factors, computed_at) VALUES ('{cid}', {score}, "
+                      f"'{status}', '{{}}', {when})")
+
+    def in_summary():
+        offset = 0
+        while True:
+            p = call("GET", f"/clients/health-summary?limit=500&offset={offset}")
+            for x in p["items"]:
+                if x["client_id"] == cid:
+                    return (x["overall_score"], x["health_status"])
+            offset += 500
+            assert offset < p["total"], "the client is not in the summary"
+    first = in_summary()
+    assert first[1] != "unknown"
+    insert(3, "critical", "now() - interval '10 days'")
+    assert in_summary() == first
+    insert(99, "healthy", "now() + interval '1 minute'")
+    assert in_summary() == (99, "healthy")
+    assert int(suite.pg.psql("SELECT count(*) FROM intelligence.client_latest_scores "
+                             f"WHERE client_id = '{cid}'")) == 1
