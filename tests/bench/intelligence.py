@@ -201,13 +201,13 @@ def summary(res):
                      f"< {SUMMARY_TARGET_MS} ms", s["loadavg"]))
     d = res.get("decide")
     rows.append(("decide", f"p50 {d['p50_ms']:.1f} ms, p99 {d['p99_ms']:.1f} ms" if d
-                 else "skipped (no route)", f"< {DECIDE_TARGET_MS} ms", d["loadavg"] if d else ""))
+                 else "skipped (no route here)", f"< {DECIDE_TARGET_MS} ms", d["loadavg"] if d else ""))
     s = res["system_health"]
     rows.append(("system/health", f"p50 {s['p50_ms']:.1f} ms, max {s['max_ms']:.1f} ms", "",
                  s["loadavg"]))
-    print(f"\n{'what':<36} {'figure':<36} {'target':<9} loadavg")
+    print(f"\n{'what':<40} {'figure':<36} {'target':<9} loadavg")
     for what, fig, target, load_ in rows:
-        print(f"{what:<36} {fig:<36} {target:<9} {load_}")
+        print(f"{what:<40} {fig:<36} {target:<9} {load_}")
     last = res["recompute"][-1]["seconds"]
     p99 = res["summary"]["first_page"]["p99_ms"]
     res["targets"] = {
