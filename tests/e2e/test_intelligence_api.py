@@ -438,6 +438,18 @@ def test_permissions(suite, tokens, intel):
     check_error(staff.get(f"/clients/{cid}/payments"), 403, "forbidden")
     check_error(staff.post(f"/clients/{cid}/payments", json=pay), 403, "forbidden")
 
+    # monthly revenue is financial too: hidden from viewer and staff, and
+    # only managers and admins may set it
+    assert "monthly_revenue" not in viewer.get(f"/clients/{cid}").json()
+    assert all("monthly_revenue" not in c for c in viewer.get("/clients").json()["items"])
+    made = staff.post("/clients", json={"name": "by staff"}).json()
+    assert "monthly_revenue" not in made and made["name"] == "by staff"
+    check_error(staff.post("/clients", json={"name": "x", "monthly_revenue": 5}), 403, "forbidden")
+    check_error(staff.patch(f"/clients/{cid}", json={"monthly_revenue": 5}), 403, "forbidden")
+    assert manager.patch(f"/clients/{cid}", json={"monthly_revenue": 7})\
+        .json()["monthly_revenue"] == "7.00"
+    assert manager.get(f"/clients/{cid}").json()["monthly_revenue"] == "7.00"
+
     # payments are financial: managers and admins
     assert manager.post(f"/clients/{cid}/payments", json=pay).status_code == 201
     assert manager.get(f"/clients/{cid}/payments").json()["total"] == 1
