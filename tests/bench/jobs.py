@@ -69,7 +69,9 @@ def pg_ceiling(pg, root):
     tps = float(next(l for l in p.stdout.splitlines() if l.startswith("tps")).split()[2])
     done = int(pg.psql("SELECT count(*) FROM automation.jobs WHERE worker_id = 'pgbench' "
                        "AND status = 'completed'"))
-    pg.psql("DELETE FROM automation.jobs WHERE job_type = 'backup'")
+    # The completed jobs stay, as history does in a running system (and so
+    # the planner sees a table of realistic size); the ones left queued go.
+    pg.psql("DELETE FROM automation.jobs WHERE job_type = 'backup' AND status <> 'completed'")
     pg.psql("VACUUM ANALYZE automation.jobs")
     return {"jobs_per_s": done / SECONDS, "pgbench_tps": tps, "completed": done}
 
@@ -99,6 +101,25 @@ def login(gateway):
     if r.status_code != 200:
         raise RuntimeError(f"login: {r.status_code} {r.text[:200]}")
     return r.json()["access_token"]
+
+
+# BENCH_PG_STATS=1: after the POST phase, the statements that took most of
+# PostgreSQL's time (pg_stat_statements), to see where a job's cost goes.
+PG_STATS = os.environ.get("BENCH_PG_STATS") == "1"
+if PG_STATS:
+    os.environ["BRAIN_PG_OPTS"] = (os.environ.get("BRAIN_PG_OPTS", "")
+                                   + " -c shared_preload_libraries=pg_stat_statements")
+
+
+def print_pg_stats(pg):
+    rows = pg.psql("SELECT calls, round(total_exec_time)::bigint, round(mean_exec_time::numeric, 3),"
+                   " round(mean_plan_time::numeric, 3),"
+                   " left(regexp_replace(query, '\\s+', ' ', 'g'), 110) "
+                   "FROM pg_stat_statements ORDER BY total_exec_time DESC LIMIT 15")
+    print("  PostgreSQL time by statement (calls | total ms | mean ms | mean planning ms | statement):")
+    for line in rows.splitlines():
+        print("    " + line)
+    pg.psql("SELECT pg_stat_statements_reset()")
 
 
 def e2e_http(pg, gateway, root, token):
@@ -269,11 +290,16 @@ def main():
               f"{CONCURRENCY}")
         results["pg_ceiling"] = c = pg_ceiling(pg, root)
         print(f"  PostgreSQL ceiling (pgbench, claim then complete): {c['jobs_per_s']:.0f} jobs/s")
+        if PG_STATS:
+            pg.psql("CREATE EXTENSION IF NOT EXISTS pg_stat_statements")
+            pg.psql("SELECT pg_stat_statements_reset()")
         results["http"] = h = e2e_http(pg, gw, root, token)
         print(f"  end to end, POST via gateway: {h['jobs_per_s']:.0f} jobs/s "
               f"({h['completed']} jobs), create-to-complete p50 {h['p50_ms']:.1f} ms, "
               f"p99 {h['p99_ms']:.1f} ms; {100 * h['jobs_per_s'] / c['jobs_per_s']:.0f}% "
               "of the ceiling")
+        if PG_STATS:
+            print_pg_stats(pg)
         results["nats"] = n = e2e_nats(pg, nats)
         print(f"  end to end, jobs.create over NATS: {n['jobs_per_s']:.0f} jobs/s "
               f"({n['completed']} jobs), create-to-complete p50 {n['p50_ms']:.1f} ms, "
