@@ -18,6 +18,7 @@ import pytest
 
 from harness import http, wait_for
 from natsclient import Client
+from promtext import Metrics
 
 WAIT = 30  # seconds for an event to be stored and the score recomputed
 
@@ -299,3 +300,32 @@ def test_an_event_waits_out_a_database_outage(bus, intel, suite):
     suite.pg.start()
     wait_for(lambda: count(suite, "activity_log", f"id = '{entry}'") == 1, 60,
              "the entry once PostgreSQL is back")
+
+
+def handled(d, outcome):
+    """The activity events d has handled with outcome, from its /metrics."""
+    m = Metrics(http("GET", d.url + "/metrics").text)
+    return sum(v for labels, v in m.series("intelligence_events_total")
+               if labels.get("kind") == "activity" and labels.get("outcome") == outcome)
+
+
+def test_two_replicas_share_the_consumers(bus, intel, suite, spawn):
+    d, other = suite["svc-intelligence"], spawn("svc-intelligence")
+    other.find_log(lambda l: l.get("msg") == "consuming events"
+                   and l.get("durable") == "svc-intelligence-activity", timeout=WAIT,
+                   what="the second replica consuming")
+    both = (d, other)
+    before = {x.label: (handled(x, "stored"), handled(x, "duplicate")) for x in both}
+    cid = intel.client()["id"]
+    ids = [str(uuid.uuid4()) for _ in range(40)]
+    for e in ids + ids:  # each entry twice
+        publish(bus, "events.activity." + cid, activity(cid, e))
+
+    def delta():
+        got = {x.label: (handled(x, "stored") - before[x.label][0],
+                         handled(x, "duplicate") - before[x.label][1]) for x in both}
+        return got if sum(s + u for s, u in got.values()) == 80 else None
+    got = wait_for(delta, WAIT, "all 80 messages handled by the two replicas", interval=0.2)
+    assert sum(s for s, _ in got.values()) == 40 and sum(u for _, u in got.values()) == 40, got
+    assert all(s + u > 0 for s, u in got.values()), f"one replica got nothing: {got}"
+    assert activity_total(intel, cid) == 40
