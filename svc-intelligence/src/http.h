@@ -34,6 +34,9 @@ int http_body_missing(web_req *r);
  * false after answering 400 with why. */
 bool http_query(web_req *r, const char *name, char *buf, size_t cap, const char **out,
                 bool (*check)(const char *), const char *why);
+/* Whether the caller may see money (view_financials): by the role the
+ * gateway forwards; a daemon's own call has no role and may. */
+bool http_sees_money(web_req *r);
 /* Milliseconds since the epoch: the clock of a request. */
 long long http_now_ms(void);
 

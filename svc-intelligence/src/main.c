@@ -7,9 +7,32 @@
 #include <stdlib.h>
 
 #include "app.h"
+#include "events.h"
 #include "http.h"
 #include "intel.h"
 #include "syshealth.h"
+
+static const cfg_var intelligence_vars[] = {
+    {"SCORE_DEBOUNCE_MS", CFG_INT, "2000", 0, 600000, false,
+     "quiet time after a client's last event before its score is recomputed"},
+    SYSHEALTH_VARS,
+};
+
+/* The event consumers (events.c). */
+static int
+intelligence_start(app *a)
+{
+    intel *s = app_data(a);
+    s->events = events_start(s, (int)cfg_int(app_cfg(a), "SCORE_DEBOUNCE_MS"));
+    return s->events ? 0 : -1;
+}
+
+static void
+intelligence_stop(app *a)
+{
+    syshealth_drain(5000); /* a system health report's late parts use the bus and the store */
+    events_stop(((intel *)app_data(a))->events);
+}
 
 static int
 intelligence_init(app *a)
@@ -29,7 +52,7 @@ intelligence_close(app *a)
     intel *s = app_data(a);
     if (!s)
         return;
-    syshealth_drain(5000); /* a report's late parts use the store */
+    events_free(s->events);
     store_free(s->store);
     free(s);
     app_set_data(a, NULL);
@@ -40,7 +63,10 @@ static const app_spec intelligence_spec = {
     .default_port = 8082,
     .schema = "intelligence",
     .api_prefix = "/api/intelligence",
+    .vars = intelligence_vars,
     .on_init = intelligence_init,
+    .on_start = intelligence_start,
+    .on_stop = intelligence_stop,
     .on_close = intelligence_close,
 };
 
@@ -50,7 +76,6 @@ main(int argc, char **argv)
     /* The table's size is not a constant expression, so it is set here. */
     app_spec spec = intelligence_spec;
     spec.routes = intel_routes(&spec.nroutes);
-    spec.vars = syshealth_vars;
-    spec.nvars = syshealth_nvars;
+    spec.nvars = sizeof(intelligence_vars) / sizeof(intelligence_vars[0]);
     return app_main(&spec, argc, argv);
 }

@@ -40,6 +40,13 @@ extern const store_stmt store_system_sql[QS_N];
 /* Many clients at once (store_sql_batch.c). */
 enum { QB_AGGREGATES = 0, QB_TICKETS, QB_INVOICES, QB_PAST, QB_SAVE, QB_N };
 extern const store_stmt store_batch_sql[QB_N];
+/* Events (store_sql_events.c): one statement per ev_kind, in its order, then
+ * the inputs of the factors they feed ($1 client, $2 now). */
+enum { QE_JOB = 0, QE_HEALTH, QE_SYNC, QE_USAGE, QE_ACTIVITY, QE_IN_JOBS, QE_IN_STABILITY, QE_N };
+extern const store_stmt store_event_sql[QE_N];
+/* automation_success's and system_stability's inputs, on c (inside the
+ * snapshot of store_health_inputs); p: {client_id, now}. */
+store_status store_event_inputs(db_conn *c, const char *const *p, score_inputs *in);
 
 struct store {
     db_pool *pool;

@@ -40,10 +40,21 @@ typedef struct syshealth_cfg {
     int timeout_ms;
 } syshealth_cfg;
 
-/* The variables (syshealth_vars.c), in the order of syshealth_service
- * then SYSTEM_HEALTH_TIMEOUT_MS, and the configuration read from them. */
-extern const cfg_var syshealth_vars[];
-extern const size_t syshealth_nvars;
+/* The variables of the report, for the daemon's table (main.c): where each
+ * service answers (the gateway's defaults; empty: not configured) and how
+ * long the report may wait. */
+#define SYSHEALTH_VARS                                                                             \
+    {"GATEWAY_URL", CFG_STR, "http://127.0.0.1:8080", 0, 0, false, "the gateway (system health)"}, \
+        {"AUTOMATION_URL", CFG_STR, "http://127.0.0.1:8081", 0, 0, false, "svc-automation"},       \
+        {"TOAST_URL", CFG_STR, "http://127.0.0.1:8083", 0, 0, false, "svc-toast"},                 \
+        {"EMBEDDING_URL", CFG_STR, "http://127.0.0.1:8084", 0, 0, false, "svc-embedding"},         \
+        {"SYNC_URL", CFG_STR, "http://127.0.0.1:8085", 0, 0, false, "svc-sync"},                   \
+    {                                                                                              \
+        "SYSTEM_HEALTH_TIMEOUT_MS", CFG_INT, "1000", 100, 10000, false,                            \
+            "longest wait of GET /system/health for any part"                                      \
+    }
+
+/* The report's configuration, read from those variables (syshealth_vars.c). */
 void syshealth_cfg_load(const cfg *c, syshealth_cfg *out);
 
 /* Names in the report: "gateway", "svc-automation", ... */

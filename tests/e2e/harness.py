@@ -300,7 +300,10 @@ class Postgres:
 
     def start(self):
         opts = (f"-p {self.port} -c listen_addresses=127.0.0.1 -k {self.dir} -c fsync=off "
-                f"-c synchronous_commit=off -c full_page_writes=off -c max_connections=300")
+                f"-c synchronous_commit=off -c full_page_writes=off -c max_connections=300 "
+                # More server options for a benchmark's diagnosis, e.g.
+                # "-c shared_preload_libraries=pg_stat_statements".
+                + os.environ.get("BRAIN_PG_OPTS", ""))
         self._cmd("pg_ctl", "-D", self.data, "-l", self.logfile, "-w", "-t", "60", "-o", opts,
                   "start")
         register(self)
