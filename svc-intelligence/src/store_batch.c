@@ -107,6 +107,38 @@ read_past(PGresult *r, size_t n, store_inputs *h)
 }
 
 static void
+read_jobs(PGresult *r, size_t n, store_inputs *h)
+{
+    for (int row = 0; row < PQntuples(r); row++) {
+        long i = index_of(r, row, n);
+        int64_t d = num(r, row, 1);
+        if (i < 0 || d < 0 || d >= SCORE_WINDOW_DAYS)
+            continue;
+        h[i].in.jobs_completed[d] = (long)num(r, row, 2);
+        h[i].in.jobs_failed[d] = (long)num(r, row, 3);
+        h[i].in.jobs_cancelled_30d += (long)num(r, row, 4);
+    }
+}
+
+static void
+read_stability(PGresult *r, size_t n, store_inputs *h)
+{
+    for (int row = 0; row < PQntuples(r); row++) {
+        long i = index_of(r, row, n);
+        if (i < 0)
+            continue;
+        score_inputs *in = &h[i].in;
+        in->checks_healthy = (long)num(r, row, 1);
+        in->checks_degraded = (long)num(r, row, 2);
+        in->checks_unhealthy = (long)num(r, row, 3);
+        in->integrations_unhealthy = (long)num(r, row, 4);
+        in->syncs_completed = (long)num(r, row, 5);
+        in->syncs_partial = (long)num(r, row, 6);
+        in->syncs_failed = (long)num(r, row, 7);
+    }
+}
+
+static void
 free_all(store_inputs *h, size_t n)
 {
     for (size_t i = 0; i < n; i++)
@@ -119,7 +151,7 @@ store_health_inputs_many(store *s, json_object *ids, int64_t now, store_inputs *
     char at[UTIL_RFC3339_LEN + 1], lt[24], li[24];
     struct timespec ts = {.tv_sec = (time_t)now, .tv_nsec = 0};
     size_t n = json_object_array_length(ids);
-    PGresult *res[QB_PAST + 1] = {NULL};
+    PGresult *res[QB_SAVE] = {NULL};
     db_conn *c = NULL;
     bool in_tx = false;
     util_rfc3339(&ts, at);
@@ -148,9 +180,15 @@ store_health_inputs_many(store *s, json_object *ids, int64_t now, store_inputs *
     if (st == ST_OK
         && (st = store_run(c, &store_batch_sql[QB_PAST], 2, p2, &res[QB_PAST])) == ST_OK)
         read_past(res[QB_PAST], n, h);
+    if (st == ST_OK
+        && (st = store_run(c, &store_batch_sql[QB_JOBS], 2, p2, &res[QB_JOBS])) == ST_OK)
+        read_jobs(res[QB_JOBS], n, h);
+    if (st == ST_OK
+        && (st = store_run(c, &store_batch_sql[QB_STABILITY], 2, p2, &res[QB_STABILITY])) == ST_OK)
+        read_stability(res[QB_STABILITY], n, h);
     if (in_tx)
         db_rollback(c); /* read only: nothing to keep */
-    for (size_t i = 0; i <= QB_PAST; i++)
+    for (size_t i = 0; i < QB_SAVE; i++)
         PQclear(res[i]);
     db_release(c);
     if (st != ST_OK)

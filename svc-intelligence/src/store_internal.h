@@ -38,7 +38,7 @@ extern const store_stmt store_health_sql[QH_N];
 enum { QS_TIMEOUT = 0, QS_INTEGRATIONS, QS_ALERTS, QS_ACTIVE_CLIENTS, QS_KNOWN_CLIENTS, QS_N };
 extern const store_stmt store_system_sql[QS_N];
 /* Many clients at once (store_sql_batch.c). */
-enum { QB_AGGREGATES = 0, QB_TICKETS, QB_INVOICES, QB_PAST, QB_SAVE, QB_N };
+enum { QB_AGGREGATES = 0, QB_TICKETS, QB_INVOICES, QB_PAST, QB_JOBS, QB_STABILITY, QB_SAVE, QB_N };
 extern const store_stmt store_batch_sql[QB_N];
 /* Events (store_sql_events.c): one statement per ev_kind, in its order, then
  * the inputs of the factors they feed ($1 client, $2 now). */

@@ -1,6 +1,7 @@
 /* store_sql_batch: the health score's inputs for many clients in one
  * statement each (POST /scores/recompute). They read exactly what the
- * one-client statements of store_sql_health.c read, client by client (a
+ * one-client statements of store_sql_health.c and store_sql_events.c
+ * (health_jobs, health_stability) read, client by client (a
  * LATERAL per client keeps each one's window, order and limit), so a score
  * is the same whichever way it was computed; change both together.
  * $1: the clients, a JSON array of UUID strings; each row carries the
@@ -82,6 +83,40 @@ const store_stmt store_batch_sql[QB_N] = {
                               "FROM intelligence.client_health_scores WHERE client_id = u.id::uuid "
                               "AND computed_at <= " NOW " - make_interval(days => d.k) "
                               "ORDER BY computed_at DESC, id DESC LIMIT 1) h ORDER BY u.ord"},
+    /* As health_jobs (store_sql_events.c): outcomes by whole days before now. */
+    [QB_JOBS] = {"batch_jobs",
+                 "SELECT u.ord, j.d, j.completed, j.failed, j.cancelled FROM " CLIENTS
+                 "CROSS JOIN LATERAL (SELECT least(29, floor(extract(epoch FROM (" NOW
+                 " - finished_at)) / 86400))::int AS d, "
+                 "count(*) FILTER (WHERE status = 'completed') AS completed, "
+                 "count(*) FILTER (WHERE status = 'failed') AS failed, "
+                 "count(*) FILTER (WHERE status = 'cancelled') AS cancelled "
+                 "FROM intelligence.job_outcomes WHERE client_id = u.id::uuid "
+                 "AND finished_at > " WINDOW " AND finished_at <= " NOW " GROUP BY 1) j "
+                 "ORDER BY u.ord"},
+    /* As health_stability: checks by status, integrations whose latest check
+     * is unhealthy, sync runs by status; one row per client. */
+    [QB_STABILITY] = {"batch_stability",
+                      "SELECT u.ord, k.healthy, k.degraded, k.unhealthy, l.n, "
+                      "s.completed, s.partial, s.failed FROM " CLIENTS "CROSS JOIN LATERAL (SELECT "
+                      "count(*) FILTER (WHERE status = 'healthy') AS healthy, "
+                      "count(*) FILTER (WHERE status = 'degraded') AS degraded, "
+                      "count(*) FILTER (WHERE status = 'unhealthy') AS unhealthy "
+                      "FROM intelligence.integration_checks WHERE client_id = u.id::uuid "
+                      "AND checked_at > " WINDOW " AND checked_at <= " NOW ") k "
+                      "CROSS JOIN LATERAL (SELECT count(*) AS n FROM (SELECT DISTINCT ON "
+                      "(integration_id) status FROM intelligence.integration_checks "
+                      "WHERE client_id = u.id::uuid AND checked_at > " WINDOW
+                      " AND checked_at <= " NOW " "
+                      "ORDER BY integration_id, checked_at DESC, check_id DESC) x "
+                      "WHERE x.status = 'unhealthy') l "
+                      "CROSS JOIN LATERAL (SELECT "
+                      "count(*) FILTER (WHERE status = 'completed') AS completed, "
+                      "count(*) FILTER (WHERE status = 'partial') AS partial, "
+                      "count(*) FILTER (WHERE status = 'failed') AS failed "
+                      "FROM intelligence.sync_runs WHERE client_id = u.id::uuid "
+                      "AND finished_at > " WINDOW " AND finished_at <= " NOW ") s "
+                      "ORDER BY u.ord"},
     /* $1: [{client_id, overall, status, factors, d7, d30}], $2: computed_at. */
     [QB_SAVE] = {"batch_save",
                  "INSERT INTO intelligence.client_health_scores (client_id, overall_score, "

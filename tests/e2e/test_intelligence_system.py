@@ -295,6 +295,26 @@ def test_recompute_scores_as_the_client_route_does(suite, tokens):
         call("POST", f"/clients/{cid}/quotes", 201,
              json={"status": ["accepted", "declined", "sent"][k], "value": "10",
                    "issued_at": at(2 * day)})
+        # What the event consumers keep (automation_success, system_stability),
+        # half a day from any day's edge.
+        integ = uuid.uuid4()
+        suite.pg.psql(
+            "INSERT INTO intelligence.job_outcomes (job_id, client_id, job_type, status, attempt, "
+            f"seq, finished_at) SELECT gen_random_uuid(), '{cid}', 'menu_sync', "
+            "(ARRAY['completed','completed','failed','cancelled'])[1 + i % 4], 1, 1, "
+            "now() - make_interval(hours => 12 + 24 * (i * 3 % 20)) "
+            f"FROM generate_series(0, {3 + 2 * k}) i")
+        suite.pg.psql(
+            "INSERT INTO intelligence.integration_checks (check_id, integration_id, client_id, "
+            f"status, checked_at) SELECT gen_random_uuid(), '{integ}', '{cid}', "
+            f"CASE WHEN i = 0 AND {k} = 1 THEN 'unhealthy' WHEN i % 3 = 2 THEN 'degraded' "
+            "ELSE 'healthy' END, now() - make_interval(hours => 12 + 24 * i) "
+            "FROM generate_series(0, 4) i")
+        suite.pg.psql(
+            "INSERT INTO intelligence.sync_runs (run_id, source_type, client_id, status, "
+            f"finished_at) VALUES ('e2e-{cid}-1', 'pos', '{cid}', 'completed', "
+            f"now() - interval '36 hours'), ('e2e-{cid}-2', 'pos', '{cid}', "
+            f"'{['failed', 'partial', 'completed'][k]}', now() - interval '60 hours')")
         ids.append(cid)
     r = call("POST", "/scores/recompute", json={"client_ids": ids})
     assert (r["recomputed"], r["failed"]) == (3, 0), r
@@ -309,6 +329,7 @@ def test_recompute_scores_as_the_client_route_does(suite, tokens):
         for name, f in live["factors"].items():
             s = stored["factors"][name]
             assert (s["score"], s["status"]) == (f["score"], f["status"]), (name, s, f)
+            assert f["status"] == "ok", (name, f)  # every factor has data here
 
 
 def test_summary_reads_each_clients_newest_score(suite, tokens):
