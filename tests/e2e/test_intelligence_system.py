@@ -57,6 +57,7 @@ def check_shape(h):
     assert q["status"] == "up", q
     assert set(q["depth"]) == {"pending", "queued", "running"}
     assert all(isinstance(v, int) and v >= 0 for v in q["depth"].values()), q
+    assert isinstance(q["failed_24h"], int) and isinstance(q["expired_leases"], int), q
     assert set(c["integrations"]) == {"healthy", "degraded", "unhealthy", "total"}
     ints = c["integrations"]
     assert ints["total"] == ints["healthy"] + ints["degraded"] + ints["unhealthy"]
