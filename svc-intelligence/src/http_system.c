@@ -3,6 +3,7 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "http.h"
 #include "log.h"
@@ -41,8 +42,8 @@ http_system_health(web_req *r)
 static int
 by_text(const void *a, const void *b)
 {
-    return strcmp(json_object_get_string(*(json_object *const *)a),
-                  json_object_get_string(*(json_object *const *)b));
+    return strcasecmp(json_object_get_string(*(json_object *const *)a),
+                      json_object_get_string(*(json_object *const *)b));
 }
 
 /* client_ids: absent (*ids NULL), or 1..RECOMPUTE_MAX_IDS distinct UUIDs. */
@@ -62,21 +63,28 @@ parse_ids(json_object *body, json_object **ids, js_err *je)
     if (st != JS_OK)
         return false;
     size_t n = json_object_array_length(arr);
-    if (n == 0)
-        return js_fail(je, "client_ids", "client_ids: must hold at least one id") == JS_OK;
+    if (n == 0) {
+        js_fail(je, "client_ids", "client_ids: must hold at least one id");
+        return false;
+    }
     for (size_t i = 0; i < n; i++) {
         json_object *v = json_object_array_get_idx(arr, i);
         if (!json_object_is_type(v, json_type_string)
-            || !util_uuid_valid(json_object_get_string(v)))
-            return js_fail(je, "client_ids", "client_ids[%zu]: must be a UUID", i) == JS_OK;
+            || !util_uuid_valid(json_object_get_string(v))) {
+            js_fail(je, "client_ids", "client_ids[%zu]: must be a UUID", i);
+            return false;
+        }
     }
-    /* Sorted, a repeated id sits next to itself. */
+    /* Sorted, a repeated id sits next to itself (in either case: a UUID's
+     * hex digits are case-insensitive). */
     json_object_array_sort(arr, by_text);
     for (size_t i = 1; i < n; i++)
-        if (strcmp(json_object_get_string(json_object_array_get_idx(arr, i - 1)),
-                   json_object_get_string(json_object_array_get_idx(arr, i)))
-            == 0)
-            return js_fail(je, "client_ids", "client_ids: an id is listed twice") == JS_OK;
+        if (strcasecmp(json_object_get_string(json_object_array_get_idx(arr, i - 1)),
+                       json_object_get_string(json_object_array_get_idx(arr, i)))
+            == 0) {
+            js_fail(je, "client_ids", "client_ids: an id is listed twice");
+            return false;
+        }
     *ids = arr;
     return true;
 }

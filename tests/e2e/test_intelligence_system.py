@@ -73,6 +73,9 @@ def admin_h(suite, tokens):
 def test_system_health_all_up(suite, admin_h):
     h, took = get_health(suite.gateway.url, admin_h)
     check_shape(h)
+    # svc-intelligence's own durable consumers are among the stream's.
+    names = {c["name"] for c in h["components"]["nats"]["jetstream"]["consumers"]}
+    assert {"svc-intelligence-jobs", "svc-intelligence-health"} <= names, names
     for name in SERVICES:
         s = h["components"]["services"][name]
         assert s["status"] == "healthy", (name, s)
@@ -122,6 +125,28 @@ def test_system_health_stream_figures_move(suite, admin_h):
     after = get_health(suite.gateway.url, admin_h)[0]["components"]["nats"]["jetstream"]
     assert after["stream"]["messages"] >= before["stream"]["messages"] + 3
     assert after["stream"]["bytes"] > before["stream"]["bytes"]
+
+
+def test_system_health_consumer_backlog(suite, admin_h):
+    """A durable nobody pulls from: its pending count is the report's."""
+    tag = secrets.token_hex(4)
+    durable = f"e2e-syshealth-{tag}"
+    nc = Nats(suite.nats.url)
+    try:
+        r = nc.request_json(f"$JS.API.CONSUMER.DURABLE.CREATE.EVENTS.{durable}", {
+            "stream_name": "EVENTS",
+            "config": {"durable_name": durable, "ack_policy": "explicit",
+                       "deliver_policy": "all", "filter_subject": f"events.e2e.{tag}.>"}})
+        assert "error" not in r, r
+        for i in range(3):
+            assert nc.request_json(f"events.e2e.{tag}.{i}", {"i": i}).get("stream") == "EVENTS"
+        h = get_health(suite.gateway.url, admin_h)[0]
+        mine = [c for c in h["components"]["nats"]["jetstream"]["consumers"]
+                if c["name"] == durable]
+        assert mine == [{"name": durable, "pending": 3, "ack_pending": 0}], mine
+    finally:
+        nc.request_json(f"$JS.API.CONSUMER.DELETE.EVENTS.{durable}", {})
+        nc.close()
 
 
 def own_intelligence(suite, spawn, **urls):
@@ -248,6 +273,8 @@ def test_recompute_every_active_client(suite, tokens):
     ({"client_ids": ["not-a-uuid"]}, "client_ids"),
     ({"client_ids": [7]}, "client_ids"),
     ({"client_ids": ["00000000-0000-4000-8000-000000000001"] * 2}, "client_ids"),
+    ({"client_ids": ["0000000a-0000-4000-8000-000000000001",
+                     "0000000A-0000-4000-8000-000000000001"]}, "client_ids"),
     ({"client_ids": [str(uuid.uuid4()) for _ in range(10001)]}, "client_ids"),
     ({"clients": []}, "clients"),
     ([], ""),
