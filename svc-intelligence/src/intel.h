@@ -8,6 +8,7 @@
 typedef struct intel {
     app *app;
     store *store;
+    struct worker *reports; /* runs report_generation jobs (report_job.c); NULL: none */
 } intel;
 
 /* The state of the daemon serving a request (web_app(r)). */

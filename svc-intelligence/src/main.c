@@ -9,6 +9,12 @@
 #include "app.h"
 #include "http.h"
 #include "intel.h"
+#include "report_job.h"
+
+static const cfg_var intelligence_vars[] = {
+    {"REPORT_WORKERS", CFG_INT, "2", 0, 16, false,
+     "report_generation jobs run at once; 0 runs none here (a replica that only serves the API)"},
+};
 
 static int
 intelligence_init(app *a)
@@ -22,12 +28,28 @@ intelligence_init(app *a)
     return s->store ? 0 : -1;
 }
 
+static int
+intelligence_start(app *a)
+{
+    intel *s = app_data(a);
+    return report_job_start(s, (int)cfg_int(app_cfg(a), "REPORT_WORKERS"), &s->reports);
+}
+
+static void
+intelligence_stop(app *a)
+{
+    intel *s = app_data(a);
+    worker_stop(s->reports); /* running reports finish or are handed back */
+    s->reports = NULL;
+}
+
 static void
 intelligence_close(app *a)
 {
     intel *s = app_data(a);
     if (!s)
         return;
+    worker_stop(s->reports);
     store_free(s->store);
     free(s);
     app_set_data(a, NULL);
@@ -38,7 +60,11 @@ static const app_spec intelligence_spec = {
     .default_port = 8082,
     .schema = "intelligence",
     .api_prefix = "/api/intelligence",
+    .vars = intelligence_vars,
+    .nvars = sizeof(intelligence_vars) / sizeof(intelligence_vars[0]),
     .on_init = intelligence_init,
+    .on_start = intelligence_start,
+    .on_stop = intelligence_stop,
     .on_close = intelligence_close,
 };
 

@@ -1,0 +1,149 @@
+/* store_recs: recommendations in PostgreSQL; see store_recs.h. */
+#include "store_recs.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "store_internal.h"
+#include "util.h"
+
+static void
+read_alerts(PGresult *r, store_recs_ctx *ctx)
+{
+    for (int i = 0; i < PQntuples(r) && ctx->nalerts < STORE_RECS_MAX_ALERTS; i++) {
+        store_rec_alert *a = &ctx->alerts[ctx->nalerts++];
+        util_strlcpy(a->type, PQgetvalue(r, i, 0), sizeof(a->type));
+        util_strlcpy(a->subject, PQgetvalue(r, i, 1), sizeof(a->subject));
+    }
+}
+
+static void
+read_history(PGresult *r, store_recs_ctx *ctx)
+{
+    for (int i = 0; i < PQntuples(r); i++) {
+        recs_type t = recs_type_of(PQgetvalue(r, i, 0));
+        if (t == RECS_NTYPES)
+            continue;
+        ctx->hist[t].open = PQgetvalue(r, i, 1)[0] == 't';
+        ctx->hist[t].declined_at = strtoll(PQgetvalue(r, i, 2), NULL, 10);
+        ctx->hist[t].accepted_at = strtoll(PQgetvalue(r, i, 3), NULL, 10);
+    }
+}
+
+/* One read-only snapshot, so the history and the alerts agree. */
+store_status
+store_recs_context(store *s, const char *client_id, store_recs_ctx *ctx)
+{
+    char max[16];
+    PGresult *res[3] = {NULL, NULL, NULL};
+    db_conn *c = NULL;
+    bool in_tx = false;
+    memset(ctx, 0, sizeof(*ctx));
+    snprintf(max, sizeof(max), "%d", STORE_RECS_MAX_ALERTS);
+    const char *p1[] = {client_id}, *p2[] = {client_id, max};
+    store_status st = store_map(db_acquire(s->pool, STORE_WAIT_MS, &c));
+    if (st == ST_OK && (st = store_snapshot(c)) == ST_OK)
+        in_tx = true;
+    if (st == ST_OK && (st = store_run(c, &store_recs_sql[QR_ALERTS], 2, p2, &res[0])) == ST_OK)
+        read_alerts(res[0], ctx);
+    if (st == ST_OK && (st = store_run(c, &store_recs_sql[QR_INTEGRATION], 1, p1, &res[1])) == ST_OK
+        && PQntuples(res[1]) > 0)
+        util_strlcpy(ctx->integration_id, PQgetvalue(res[1], 0, 0), sizeof(ctx->integration_id));
+    if (st == ST_OK && (st = store_run(c, &store_recs_sql[QR_HISTORY], 1, p1, &res[2])) == ST_OK)
+        read_history(res[2], ctx);
+    if (in_tx)
+        db_rollback(c);
+    for (int i = 0; i < 3; i++)
+        PQclear(res[i]);
+    db_release(c);
+    return st;
+}
+
+store_status
+store_rec_insert(store *s, const char *client_id, const recs_item *it, const char *action,
+                 const char *at, bool *inserted)
+{
+    char conf[16];
+    PGresult *res = NULL;
+    snprintf(conf, sizeof(conf), "%d.%02d", it->confidence / 100, it->confidence % 100);
+    const char *p[] = {client_id,
+                       recs_type_name(it->type),
+                       recs_type_title(it->type),
+                       it->description,
+                       recs_impact_name(it->impact),
+                       conf,
+                       action,
+                       at};
+    store_status st = store_run1(s, &store_recs_sql[QR_INSERT], 8, p, &res);
+    *inserted = st == ST_OK && PQntuples(res) > 0;
+    PQclear(res);
+    return st;
+}
+
+static json_object *
+rows_array(PGresult *r)
+{
+    json_object *a = json_object_new_array();
+    for (int i = 0; r && i < PQntuples(r); i++)
+        json_object_array_add(a, json_tokener_parse(PQgetvalue(r, i, 0)));
+    return a;
+}
+
+store_status
+store_recs_open(store *s, const char *client_id, json_object **items)
+{
+    const char *p[] = {client_id};
+    PGresult *res = NULL;
+    store_status st = store_run1(s, &store_recs_sql[QR_OPEN], 1, p, &res);
+    if (st == ST_OK)
+        *items = rows_array(res);
+    PQclear(res);
+    return st;
+}
+
+store_status
+store_rec_list(store *s, const char *client_id, const char *status, const char *type, long limit,
+               long offset, json_object **page)
+{
+    char l[24], o[24];
+    PGresult *rows = NULL, *total = NULL;
+    db_conn *c = NULL;
+    snprintf(l, sizeof(l), "%ld", limit);
+    snprintf(o, sizeof(o), "%ld", offset);
+    const char *p[] = {client_id, status, type, l, o};
+    store_status st = store_map(db_acquire(s->pool, STORE_WAIT_MS, &c));
+    if (st == ST_OK)
+        st = store_run(c, &store_recs_sql[QR_LIST], 5, p, &rows);
+    if (st == ST_OK)
+        st = store_run(c, &store_recs_sql[QR_COUNT], 3, p, &total);
+    if (st == ST_OK)
+        *page = store_page(rows, strtol(PQgetvalue(total, 0, 0), NULL, 10), limit, offset);
+    PQclear(rows);
+    PQclear(total);
+    db_release(c);
+    return st;
+}
+
+store_status
+store_rec_get(store *s, const char *id, json_object **out)
+{
+    const char *p[] = {id};
+    PGresult *res = NULL;
+    store_status st = store_run1(s, &store_recs_sql[QR_GET], 1, p, &res);
+    return store_first_json(st, res, out);
+}
+
+store_status
+store_rec_decide(store *s, const char *id, const store_decision *d, json_object **out)
+{
+    const char *p[] = {id, d->status, d->reason, d->job_id, d->by, d->at};
+    PGresult *res = NULL;
+    store_status st = store_run1(s, &store_recs_sql[QR_DECIDE], 6, p, &res);
+    st = store_first_json(st, res, out);
+    if (st != ST_NOT_FOUND)
+        return st;
+    /* Not open any more (decided meanwhile), or not there at all. */
+    st = store_rec_get(s, id, out);
+    return st == ST_OK ? ST_CONFLICT : st;
+}
