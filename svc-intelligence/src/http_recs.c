@@ -90,6 +90,13 @@ http_recs_get(web_req *r)
     return rec_of(r, &id, &rec) == 0 ? web_reply_json(r, 200, rec) : 0;
 }
 
+static bool
+is_open(json_object *rec)
+{
+    const char *status = field_str(rec, "status");
+    return status && strcmp(status, "open") == 0;
+}
+
 /* 409: only an open recommendation can be decided. Puts rec. */
 static int
 not_open(web_req *r, const char *id, json_object *rec, const char *verb)
@@ -190,7 +197,7 @@ http_recs_accept(web_req *r)
         return web_reply_invalid(r, &je);
     if (rec_of(r, &id, &rec) != 0)
         return 0;
-    if (strcmp(field_str(rec, "status"), "open") != 0)
+    if (!is_open(rec))
         return not_open(r, id, rec, "accepted");
     store_decision d = {.status = "accepted"};
     if (json_object_object_get_ex(rec, "suggested_action", &action) && action) {
@@ -223,7 +230,7 @@ http_recs_decline(web_req *r)
         return web_reply_invalid(r, &je);
     if (rec_of(r, &id, &rec) != 0)
         return 0;
-    if (strcmp(field_str(rec, "status"), "open") != 0)
+    if (!is_open(rec))
         return not_open(r, id, rec, "declined");
     json_object_put(rec);
     store_decision d = {.status = "declined", .reason = reason};

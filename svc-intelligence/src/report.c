@@ -178,10 +178,10 @@ report_csv(json_object *doc)
 }
 
 static json_object *
-time_json(int64_t t)
+time_json(int64_t ms)
 {
     char buf[UTIL_RFC3339_LEN + 1];
-    struct timespec ts = {.tv_sec = (time_t)t, .tv_nsec = 0};
+    struct timespec ts = {.tv_sec = (time_t)(ms / 1000), .tv_nsec = (long)(ms % 1000) * 1000000L};
     util_rfc3339(&ts, buf);
     return json_object_new_string(buf);
 }
@@ -197,15 +197,15 @@ part(json_object *data, const char *key, bool list)
 }
 
 json_object *
-report_build(json_object *data, int64_t now, int days)
+report_build(json_object *data, int64_t now_ms, int days)
 {
     json_object *doc = json_object_new_object(), *window = json_object_new_object();
     json_object_object_add(window, "days", json_object_new_int(days));
-    json_object_object_add(window, "from", time_json(now - (int64_t)days * SCORE_DAY));
-    json_object_object_add(window, "to", time_json(now));
+    json_object_object_add(window, "from", time_json(now_ms - (int64_t)days * SCORE_DAY * 1000));
+    json_object_object_add(window, "to", time_json(now_ms));
     json_object_object_add(doc, "client", part(data, "client", false));
     json_object_object_add(doc, "window", window);
-    json_object_object_add(doc, "generated_at", time_json(now));
+    json_object_object_add(doc, "generated_at", time_json(now_ms));
     json_object_object_add(doc, "latest_score", part(data, "latest", false));
     json_object_object_add(doc, "history", part(data, "history", true));
     json_object_object_add(doc, "alerts", part(data, "alerts", true));

@@ -25,8 +25,9 @@
 
 /* The report document: {client, window:{days, from, to}, generated_at,
  * latest_score, history, alerts, recommendations}. data (borrowed) is what
- * store_report_data gives; now is seconds since the epoch. A new object. */
-json_object *report_build(json_object *data, int64_t now, int days);
+ * store_report_data gives; now_ms is milliseconds since the epoch (the
+ * moment the parts were read as of). A new object. */
+json_object *report_build(json_object *data, int64_t now_ms, int days);
 
 /* The CSV of a report document: a new NUL-terminated string (free it), or
  * NULL when it would be longer than REPORT_CSV_MAX or memory ran out. */

@@ -58,10 +58,10 @@ job_config(worker_job *j, const char **client, int *days)
 /* Render and keep: the report's id, or a store status (ST_ERROR also when
  * the CSV could not be rendered). */
 static store_status
-render(store *st, worker_job *j, const char *client, int days, json_object *data, int64_t now,
+render(store *st, worker_job *j, const char *client, int days, json_object *data, int64_t now_ms,
        const char *at, char id[RECS_ID_MAX])
 {
-    json_object *doc = report_build(data, now, days);
+    json_object *doc = report_build(data, now_ms, days);
     char *csv = report_csv(doc);
     store_status rc = ST_ERROR;
     if (csv)
@@ -81,8 +81,11 @@ report_job_run(worker_job *j, void *ud)
     json_object *data = NULL;
     if (!job_config(j, &client, &days))
         return;
-    /* Whole seconds: the window's edges in the JSON are exactly those read. */
-    struct timespec ts = {.tv_sec = (time_t)(util_now_ms() / 1000), .tv_nsec = 0};
+    /* One moment for the reading and the document: the window's edges in
+     * the JSON are exactly those read. */
+    int64_t now_ms = util_now_ms();
+    struct timespec ts = {.tv_sec = (time_t)(now_ms / 1000),
+                          .tv_nsec = (long)(now_ms % 1000) * 1000000L};
     util_rfc3339(&ts, at);
     store_status st = store_report_data(s->store, client, at, days, &data);
     if (st == ST_NOT_FOUND) {
@@ -97,7 +100,7 @@ report_job_run(worker_job *j, void *ud)
         json_object_put(data);
         return; /* cancelled or lost: nobody wants the outcome */
     }
-    st = render(s->store, j, client, days, data, (int64_t)ts.tv_sec, at, id);
+    st = render(s->store, j, client, days, data, now_ms, at, id);
     json_object_put(data);
     if (st != ST_OK) {
         worker_job_fail(j, st != ST_NOT_FOUND, "keeping the report failed");

@@ -462,13 +462,13 @@ test_report_document_and_csv(void **state)
     (void)state;
     json_object *data = json_tokener_parse(data_text);
     assert_non_null(data);
-    json_object *doc = report_build(data, NOW, 30), *w = NULL, *v = NULL;
+    json_object *doc = report_build(data, NOW * 1000 + 250, 30), *w = NULL, *v = NULL;
     json_object_put(data); /* the document holds its own references */
     assert_true(json_object_object_get_ex(doc, "window", &w));
     assert_true(json_object_object_get_ex(w, "from", &v));
-    assert_string_equal(json_object_get_string(v), "2026-08-22T14:13:20.000Z");
+    assert_string_equal(json_object_get_string(v), "2026-08-22T14:13:20.250Z");
     assert_true(json_object_object_get_ex(w, "to", &v));
-    assert_string_equal(json_object_get_string(v), "2026-09-21T14:13:20.000Z");
+    assert_string_equal(json_object_get_string(v), "2026-09-21T14:13:20.250Z");
     char *csv = report_csv(doc);
     assert_non_null(csv);
     const char *want[] = {
@@ -477,7 +477,7 @@ test_report_document_and_csv(void **state)
         "client,,plan,'=cmd\r\n",
         "client,,monthly_revenue,10.00\r\n",
         "window,,days,30\r\n",
-        "report,,generated_at,2026-09-21T14:13:20.000Z\r\n",
+        "report,,generated_at,2026-09-21T14:13:20.250Z\r\n",
         "score,,overall_score,44\r\n",
         "score,,trend_d7,-36\r\n",
         "score,,trend_d30,\r\n",
@@ -513,7 +513,7 @@ test_report_without_score(void **state)
     json_object *data = json_tokener_parse("{\"client\": {\"id\": \"c\"}, \"latest\": null,"
                                            " \"history\": [], \"alerts\": [],"
                                            " \"recommendations\": []}");
-    json_object *doc = report_build(data, NOW, 1), *v = NULL;
+    json_object *doc = report_build(data, NOW * 1000, 1), *v = NULL;
     json_object_put(data);
     assert_true(json_object_object_get_ex(doc, "latest_score", &v));
     assert_null(v);
