@@ -11,6 +11,7 @@
 
 #include <cmocka.h>
 
+#include "recs.h"
 #include "recs_rules.h"
 #include "report.h"
 
@@ -396,6 +397,25 @@ test_select_leaves_out_suppressed(void **state)
     assert_int_equal(recs_select(&in, hist, NOW + DAY, out), 2);
 }
 
+/* The suggested_action kept with a recommendation: the job to create. */
+static void
+test_suggested_action(void **state)
+{
+    (void)state;
+    recs_item out[RECS_NTYPES];
+    reset();
+    set_factor(SCORE_SYSTEM_STABILITY, 10);
+    const recs_item *it = fired(NULL, 0, INTEG, RECS_CHECK_INTEGRATION, out);
+    json_object *a = recs_action_json(it);
+    assert_non_null(a);
+    assert_string_equal(json_object_to_json_string_ext(a, JSON_C_TO_STRING_PLAIN),
+                        "{\"job_type\":\"health_check\",\"config\":{\"integration_id\":\"" INTEG
+                        "\"}}");
+    json_object_put(a);
+    it = fired(NULL, 0, NULL, RECS_CHECK_INTEGRATION, out);
+    assert_null(recs_action_json(it));
+}
+
 /* ---- the report's CSV ---- */
 
 static char *
@@ -541,6 +561,7 @@ main(void)
         cmocka_unit_test(test_order_and_determinism),
         cmocka_unit_test(test_suppression),
         cmocka_unit_test(test_select_leaves_out_suppressed),
+        cmocka_unit_test(test_suggested_action),
         cmocka_unit_test(test_csv_quoting),
         cmocka_unit_test(test_report_document_and_csv),
         cmocka_unit_test(test_report_without_score),
