@@ -35,18 +35,7 @@ enum {
 extern const store_stmt store_health_sql[QH_N];
 
 /* Recommendations (store_sql_recs.c) and reports (store_sql_reports.c). */
-enum {
-    QR_ALERTS = 0,
-    QR_INTEGRATION,
-    QR_HISTORY,
-    QR_INSERT,
-    QR_OPEN,
-    QR_LIST,
-    QR_COUNT,
-    QR_GET,
-    QR_DECIDE,
-    QR_N
-};
+enum { QR_CONTEXT = 0, QR_INSERT, QR_OPEN, QR_LIST, QR_COUNT, QR_GET, QR_DECIDE, QR_N };
 extern const store_stmt store_recs_sql[QR_N];
 enum {
     QP_LATEST = 0,

@@ -8,55 +8,49 @@
 #include "store_internal.h"
 #include "util.h"
 
+/* One row of recs_context (store_sql_recs.c): an alert, the integration,
+ * or the history of a type. */
 static void
-read_alerts(PGresult *r, store_recs_ctx *ctx)
+read_context_row(PGresult *r, int i, store_recs_ctx *ctx)
 {
-    for (int i = 0; i < PQntuples(r) && ctx->nalerts < STORE_RECS_MAX_ALERTS; i++) {
-        store_rec_alert *a = &ctx->alerts[ctx->nalerts++];
-        util_strlcpy(a->type, PQgetvalue(r, i, 0), sizeof(a->type));
-        util_strlcpy(a->subject, PQgetvalue(r, i, 1), sizeof(a->subject));
-    }
-}
-
-static void
-read_history(PGresult *r, store_recs_ctx *ctx)
-{
-    for (int i = 0; i < PQntuples(r); i++) {
-        recs_type t = recs_type_of(PQgetvalue(r, i, 0));
+    const char *a = PQgetvalue(r, i, 2), *b = PQgetvalue(r, i, 3);
+    switch (PQgetvalue(r, i, 0)[0]) {
+    case '1':
+        if (ctx->nalerts < STORE_RECS_MAX_ALERTS) {
+            store_rec_alert *al = &ctx->alerts[ctx->nalerts++];
+            util_strlcpy(al->type, a, sizeof(al->type));
+            util_strlcpy(al->subject, b, sizeof(al->subject));
+        }
+        break;
+    case '2':
+        util_strlcpy(ctx->integration_id, a, sizeof(ctx->integration_id));
+        break;
+    case '3': {
+        recs_type t = recs_type_of(a);
         if (t == RECS_NTYPES)
-            continue;
-        ctx->hist[t].open = PQgetvalue(r, i, 1)[0] == 't';
-        ctx->hist[t].declined_at = strtoll(PQgetvalue(r, i, 2), NULL, 10);
-        ctx->hist[t].accepted_at = strtoll(PQgetvalue(r, i, 3), NULL, 10);
+            break;
+        ctx->hist[t].open = b[0] == 't';
+        ctx->hist[t].declined_at = strtoll(PQgetvalue(r, i, 4), NULL, 10);
+        ctx->hist[t].accepted_at = strtoll(PQgetvalue(r, i, 5), NULL, 10);
+        break;
+    }
+    default:
+        break;
     }
 }
 
-/* One read-only snapshot, so the history and the alerts agree. */
 store_status
 store_recs_context(store *s, const char *client_id, store_recs_ctx *ctx)
 {
     char max[16];
-    PGresult *res[3] = {NULL, NULL, NULL};
-    db_conn *c = NULL;
-    bool in_tx = false;
+    PGresult *res = NULL;
     memset(ctx, 0, sizeof(*ctx));
     snprintf(max, sizeof(max), "%d", STORE_RECS_MAX_ALERTS);
-    const char *p1[] = {client_id}, *p2[] = {client_id, max};
-    store_status st = store_map(db_acquire(s->pool, STORE_WAIT_MS, &c));
-    if (st == ST_OK && (st = store_snapshot(c)) == ST_OK)
-        in_tx = true;
-    if (st == ST_OK && (st = store_run(c, &store_recs_sql[QR_ALERTS], 2, p2, &res[0])) == ST_OK)
-        read_alerts(res[0], ctx);
-    if (st == ST_OK && (st = store_run(c, &store_recs_sql[QR_INTEGRATION], 1, p1, &res[1])) == ST_OK
-        && PQntuples(res[1]) > 0)
-        util_strlcpy(ctx->integration_id, PQgetvalue(res[1], 0, 0), sizeof(ctx->integration_id));
-    if (st == ST_OK && (st = store_run(c, &store_recs_sql[QR_HISTORY], 1, p1, &res[2])) == ST_OK)
-        read_history(res[2], ctx);
-    if (in_tx)
-        db_rollback(c);
-    for (int i = 0; i < 3; i++)
-        PQclear(res[i]);
-    db_release(c);
+    const char *p[] = {client_id, max};
+    store_status st = store_run1(s, &store_recs_sql[QR_CONTEXT], 2, p, &res);
+    for (int i = 0; st == ST_OK && i < PQntuples(res); i++)
+        read_context_row(res, i, ctx);
+    PQclear(res);
     return st;
 }
 

@@ -21,22 +21,29 @@
     "AND ($3::text IS NULL OR r.type = $3) "
 
 const store_stmt store_recs_sql[QR_N] = {
-    /* The client's open alerts for the rules, oldest first; $2 the most. */
-    [QR_ALERTS] = {"recs_alerts", "SELECT type, subject FROM intelligence.alerts "
-                                  "WHERE client_id = $1 AND status <> 'resolved' "
-                                  "ORDER BY created_at, id LIMIT $2"},
-    [QR_INTEGRATION] = {"recs_integration",
-                        "SELECT integration_id FROM intelligence.integration_checks "
-                        "WHERE client_id = $1 ORDER BY checked_at DESC, check_id LIMIT 1"},
-    /* Per type: one open, the latest decline, the latest acceptance (0: none). */
-    [QR_HISTORY] = {"recs_history",
-                    "SELECT type, bool_or(status = 'open'), "
-                    "coalesce(max(" EPOCH(
-                        "decided_at") ") FILTER (WHERE status = 'declined'), 0), "
-                                      "coalesce(max(" EPOCH(
-                                          "decided_at") ") FILTER (WHERE status = 'accepted'), 0) "
-                                                        "FROM intelligence.recommendations WHERE "
-                                                        "client_id = $1 GROUP BY type"},
+    /* What the rules need besides the score, in one statement (one
+     * snapshot, one round trip), as rows (kind, ord, a, b, c, d):
+     * 1 the client's open alerts, oldest first, at most $2: type, subject;
+     * 2 the integration its health checks last came from: integration_id;
+     * 3 per type of recommendation: type, one open (t/f), the latest
+     *   decline and the latest acceptance in seconds (0: none). */
+    [QR_CONTEXT] =
+        {"recs_context",
+         "SELECT 1 AS kind, row_number() OVER (ORDER BY a.created_at, a.id) AS ord, "
+         "a.type, a.subject, NULL::text, NULL::text FROM (SELECT type, subject, "
+         "created_at, id FROM intelligence.alerts WHERE client_id = $1 "
+         "AND status <> 'resolved' ORDER BY created_at, id LIMIT $2) a "
+         "UNION ALL SELECT 2, 1, i.integration_id::text, NULL, NULL, NULL FROM "
+         "(SELECT integration_id FROM intelligence.integration_checks "
+         "WHERE client_id = $1 ORDER BY checked_at DESC, check_id LIMIT 1) i "
+         "UNION ALL SELECT 3, 1, type, bool_or(status = 'open')::text, "
+         "coalesce(max(" EPOCH(
+             "decided_at") ") FILTER (WHERE status = 'declined'), "
+                           "0)::text, coalesce(max(" EPOCH(
+                               "decided_at") ") FILTER (WHERE status = "
+                                             "'accepted'), 0)::text FROM "
+                                             "intelligence.recommendations "
+                                             "WHERE client_id = $1 GROUP BY type ORDER BY 1, 2"},
     /* $1 client, $2 type, $3 title, $4 description, $5 impact, $6 confidence,
      * $7 suggested_action, $8 now. A second open one of the type is not
      * inserted (no row back). */
