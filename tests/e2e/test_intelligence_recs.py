@@ -89,6 +89,58 @@ def test_a_weak_client_gets_recommendations_once(intel, suite):
     assert rec_rows(suite, cid) == 2
 
 
+def test_rules_fed_by_signals(intel, suite):
+    """Payments, tickets and quotes each bring their own recommendation; the
+    menu work is suggested on the integration the client's health checks
+    last came from."""
+    cid = intel.client()["id"]
+    iid = str(uuid.uuid4())
+    for n, days in ((1, 3), (2, 1)):  # the later check names the integration to use
+        suite.pg.psql("INSERT INTO intelligence.integration_checks (check_id, integration_id, "
+                      f"client_id, status, checked_at) VALUES ('{uuid.uuid4()}', "
+                      f"'{iid if n == 2 else uuid.uuid4()}', '{cid}', 'healthy', "
+                      f"now() - interval '{days} days')")
+    for i in range(20):  # engagement 100: no check-in
+        intel.signal(cid, "activity", {"actor": "a", "action": "b", "occurred_at": ago(minutes=i)})
+    # ten days (and an hour) overdue: payment_health 70
+    intel.signal(cid, "payments", {"invoice": "I-1", "amount": "10",
+                                   "due_at": ago(days=10, hours=1)})
+    # an urgent ticket unanswered for two days: support 0
+    intel.signal(cid, "tickets", {"priority": "urgent", "opened_at": ago(days=2)})
+    # two accepted quotes: growth 90
+    for n in range(2):
+        intel.signal(cid, "quotes", {"value": "100", "status": "accepted",
+                                     "issued_at": ago(days=n + 1)})
+    h = intel.health(cid)
+    assert {k: f["score"] for k, f in h["factors"].items() if f["status"] == "ok"} == {
+        "engagement": 100, "payment_health": 70, "support_responsiveness": 0,
+        "growth_potential": 90}
+    got = by_type(h["recommendations"])
+    assert set(got) == {"follow_up_invoices", "review_open_tickets", "propose_menu_work"}
+    # 50 + 45 * 10 / 80 = 55.6
+    assert (got["follow_up_invoices"]["impact"], got["follow_up_invoices"]["confidence"]) == (
+        "medium", 0.56)
+    assert "1 invoice is overdue, the oldest by 10 days" in got["follow_up_invoices"]["description"]
+    assert (got["review_open_tickets"]["impact"], got["review_open_tickets"]["confidence"]) == (
+        "high", 0.95)
+    menu = got["propose_menu_work"]
+    assert (menu["impact"], menu["confidence"]) == ("medium", 0.75)  # 50 + 2.5 * 10
+    assert menu["suggested_action"] == {"job_type": "menu_sync", "config": {"integration_id": iid}}
+    for t in ("follow_up_invoices", "review_open_tickets"):
+        assert got[t]["suggested_action"] is None
+
+
+def test_concurrent_scores_make_one_recommendation_per_type(intel, suite):
+    import concurrent.futures
+    cid = weak_client(intel)
+    with concurrent.futures.ThreadPoolExecutor(8) as pool:
+        answers = list(pool.map(lambda _: intel.health(cid), range(8)))
+    assert rec_rows(suite, cid) == 2
+    ids = sorted(r["id"] for r in open_recs(intel, cid))
+    for h in answers:  # every answer shows the ones kept, whichever request made them
+        assert sorted(r["id"] for r in h["recommendations"]) == ids
+
+
 def test_a_declined_recommendation_stays_away_14_days(intel, suite, tokens):
     cid = weak_client(intel)
     rec = by_type(intel.health(cid)["recommendations"])["schedule_check_in"]
