@@ -51,6 +51,13 @@ const perm_rule perm_rules[] = {
     /* system health is for operators; recomputing scores is work to trigger */
     {"GET", "/api/intelligence/system/health", PERM_VIEW_OPERATIONS},
     {"POST", "/api/intelligence/scores/recompute", PERM_TRIGGER_JOBS},
+    /* recommendations are read on the dashboard; deciding one may create a job */
+    {"GET", "/api/intelligence/recommendations", PERM_VIEW_DASHBOARD},
+    {"GET", "/api/intelligence/recommendations/{id}", PERM_VIEW_DASHBOARD},
+    {"POST", "/api/intelligence/recommendations/{id}/accept", PERM_TRIGGER_JOBS},
+    {"POST", "/api/intelligence/recommendations/{id}/decline", PERM_TRIGGER_JOBS},
+    {"GET", "/api/intelligence/reports", PERM_EXPORT_REPORTS},
+    {"GET", "/api/intelligence/reports/{id}", PERM_EXPORT_REPORTS},
     {"GET", "/api/toast/health", PERM_OPEN},
     {"GET", "/api/toast/integrations", PERM_VIEW_OPERATIONS},
     {"POST", "/api/toast/integrations", PERM_EDIT_CREDENTIALS},

@@ -20,6 +20,12 @@ int http_signal_create(web_req *r);  /* http_signals.c */
 int http_signal_list(web_req *r);    /* http_signals.c */
 int http_client_health(web_req *r);  /* http_health.c */
 int http_health_summary(web_req *r); /* http_health.c */
+int http_recs_list(web_req *r);      /* http_recs.c */
+int http_recs_get(web_req *r);       /* http_recs.c */
+int http_recs_accept(web_req *r);    /* http_recs.c */
+int http_recs_decline(web_req *r);   /* http_recs.c */
+int http_reports_list(web_req *r);   /* http_reports.c */
+int http_reports_get(web_req *r);    /* http_reports.c */
 
 int http_system_health(web_req *r);    /* http_system.c */
 int http_scores_recompute(web_req *r); /* http_system.c */

@@ -22,6 +22,7 @@ typedef struct intel {
     void (*on_score)(struct intel *s, const char *client_id, const score_result *r, int64_t now);
     void (*on_event)(struct intel *s, const char *kind, const char *client_id, const char *subject,
                      int64_t now);
+    struct worker *reports; /* runs report_generation jobs (report_job.c); NULL: none */
 } intel;
 
 /* The state of the daemon serving a request (web_app(r)). */

@@ -3,36 +3,24 @@
  * shutdown) is common/app.c; its behaviour lives in the files beside this one:
  * routes.c (the routes), http_*.c (handlers), client.c and sig.c (what a
  * request may hold), score*.c (the health score), scoring.c (score, keep,
- * render), store*.c (the SQL). */
+ * render), store*.c (the SQL), events*.c (the event consumers), recs*.c
+ * (recommendations), report*.c (reports). */
 #include <stdlib.h>
 
 #include "app.h"
 #include "events.h"
 #include "http.h"
 #include "intel.h"
+#include "report_job.h"
 #include "syshealth.h"
 
 static const cfg_var intelligence_vars[] = {
     {"SCORE_DEBOUNCE_MS", CFG_INT, "2000", 0, 600000, false,
      "quiet time after a client's last event before its score is recomputed"},
+    {"REPORT_WORKERS", CFG_INT, "2", 0, 16, false,
+     "report_generation jobs run at once; 0 runs none here (a replica that only serves the API)"},
     SYSHEALTH_VARS,
 };
-
-/* The event consumers (events.c). */
-static int
-intelligence_start(app *a)
-{
-    intel *s = app_data(a);
-    s->events = events_start(s, (int)cfg_int(app_cfg(a), "SCORE_DEBOUNCE_MS"));
-    return s->events ? 0 : -1;
-}
-
-static void
-intelligence_stop(app *a)
-{
-    syshealth_drain(5000); /* a system health report's late parts use the bus and the store */
-    events_stop(((intel *)app_data(a))->events);
-}
 
 static int
 intelligence_init(app *a)
@@ -46,12 +34,34 @@ intelligence_init(app *a)
     return s->store ? 0 : -1;
 }
 
+/* The event consumers (events.c) and the report worker (report_job.c). */
+static int
+intelligence_start(app *a)
+{
+    intel *s = app_data(a);
+    s->events = events_start(s, (int)cfg_int(app_cfg(a), "SCORE_DEBOUNCE_MS"));
+    if (!s->events)
+        return -1;
+    return report_job_start(s, (int)cfg_int(app_cfg(a), "REPORT_WORKERS"), &s->reports);
+}
+
+static void
+intelligence_stop(app *a)
+{
+    intel *s = app_data(a);
+    syshealth_drain(5000);   /* a system health report's late parts use the bus and the store */
+    worker_stop(s->reports); /* running reports finish or are handed back */
+    s->reports = NULL;
+    events_stop(s->events);
+}
+
 static void
 intelligence_close(app *a)
 {
     intel *s = app_data(a);
     if (!s)
         return;
+    worker_stop(s->reports);
     events_free(s->events);
     store_free(s->store);
     free(s);
@@ -64,6 +74,7 @@ static const app_spec intelligence_spec = {
     .schema = "intelligence",
     .api_prefix = "/api/intelligence",
     .vars = intelligence_vars,
+    .nvars = sizeof(intelligence_vars) / sizeof(intelligence_vars[0]),
     .on_init = intelligence_init,
     .on_start = intelligence_start,
     .on_stop = intelligence_stop,
@@ -76,6 +87,5 @@ main(int argc, char **argv)
     /* The table's size is not a constant expression, so it is set here. */
     app_spec spec = intelligence_spec;
     spec.routes = intel_routes(&spec.nroutes);
-    spec.nvars = sizeof(intelligence_vars) / sizeof(intelligence_vars[0]);
     return app_main(&spec, argc, argv);
 }

@@ -24,6 +24,12 @@ static const web_route routes[] = {
     SIG("quotes", SIG_QUOTES),
     {"GET", P "/system/health", http_system_health, 0, NULL},
     {"POST", P "/scores/recompute", http_scores_recompute, WEB_JSON_BODY, NULL},
+    {"GET", P "/recommendations", http_recs_list, 0, NULL},
+    {"GET", P "/recommendations/{id}", http_recs_get, 0, NULL},
+    {"POST", P "/recommendations/{id}/accept", http_recs_accept, WEB_JSON_BODY, NULL},
+    {"POST", P "/recommendations/{id}/decline", http_recs_decline, WEB_JSON_BODY, NULL},
+    {"GET", P "/reports", http_reports_list, 0, NULL},
+    {"GET", P "/reports/{id}", http_reports_get, 0, NULL},
 };
 
 const web_route *

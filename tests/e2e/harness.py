@@ -696,6 +696,10 @@ class Suite:
             # tests' own workers get theirs; the toast fixture turns it on.
             if name == "svc-toast":
                 extra["WORKER_CONCURRENCY"] = "0"
+            # Nor reports, for the same reason: test_intelligence_recs.py runs
+            # its own svc-intelligence with a report worker.
+            if name == "svc-intelligence":
+                extra["REPORT_WORKERS"] = "0"
             self.daemons[name] = Daemon(name, daemon_env(pg, nats, self.token, extra, db_password),
                                         root)
         gw_env = {"LOG_LEVEL": log_level, "UPSTREAM_TIMEOUT_MS": "5000"}
