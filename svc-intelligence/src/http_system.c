@@ -101,7 +101,7 @@ http_scores_recompute(web_req *r)
     /* Leave a connection of the pool to the other requests. */
     long pool = cfg_int(app_cfg(s->app), "DB_POOL_SIZE");
     int workers = pool > 2 ? (int)pool - 1 : 1;
-    store_status st = recompute_run(s->store, ids, workers, http_now_ms(), &res);
+    store_status st = recompute_run(s, ids, workers, http_now_ms(), &res);
     if (st != ST_OK)
         return http_store_error(r, st, "clients", NULL);
     log_msg(LOGL_INFO,

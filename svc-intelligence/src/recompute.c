@@ -19,7 +19,7 @@
 #define BATCH       200 /* clients per statement */
 
 typedef struct job {
-    store *s;
+    intel *s;
     json_object *ids; /* the clients to score */
     size_t n;
     int64_t now_ms;
@@ -32,17 +32,15 @@ typedef struct job {
 
 /* The score of one client as the batch save wants it. */
 static json_object *
-score_row(const char *id, const store_inputs *h)
+score_row(const char *id, const score_result *r)
 {
-    score_result r;
-    score_compute(&h->in, &r);
     json_object *o = json_object_new_object();
     json_object_object_add(o, "client_id", json_object_new_string(id));
-    json_object_object_add(o, "overall", r.overall >= 0 ? json_object_new_int(r.overall) : NULL);
-    json_object_object_add(o, "status", json_object_new_string(score_band_name(r.band)));
-    json_object_object_add(o, "factors", score_factors_json(&r));
-    json_object_object_add(o, "d7", r.has_d7 ? json_object_new_int(r.trend_d7) : NULL);
-    json_object_object_add(o, "d30", r.has_d30 ? json_object_new_int(r.trend_d30) : NULL);
+    json_object_object_add(o, "overall", r->overall >= 0 ? json_object_new_int(r->overall) : NULL);
+    json_object_object_add(o, "status", json_object_new_string(score_band_name(r->band)));
+    json_object_object_add(o, "factors", score_factors_json(r));
+    json_object_object_add(o, "d7", r->has_d7 ? json_object_new_int(r->trend_d7) : NULL);
+    json_object_object_add(o, "d30", r->has_d30 ? json_object_new_int(r->trend_d30) : NULL);
     return o;
 }
 
@@ -52,16 +50,19 @@ run_batch(job *j, size_t from, size_t n)
 {
     json_object *ids = json_object_new_array_ext((int)n), *rows = json_object_new_array_ext((int)n);
     store_inputs *h = calloc(n, sizeof(*h));
+    score_result *res = calloc(n, sizeof(*res));
     bool *found = calloc(n, sizeof(*found));
     long scored = 0, missing = 0;
     for (size_t i = 0; i < n; i++)
         json_object_array_add(ids, json_object_get(json_object_array_get_idx(j->ids, from + i)));
-    store_status st =
-        h && found ? store_health_inputs_many(j->s, ids, j->now_ms / 1000, h, found) : ST_ERROR;
+    store_status st = h && found && res
+                          ? store_health_inputs_many(j->s->store, ids, j->now_ms / 1000, h, found)
+                          : ST_ERROR;
     for (size_t i = 0; st == ST_OK && i < n; i++) {
         if (found[i]) {
             const char *id = json_object_get_string(json_object_array_get_idx(ids, i));
-            json_object_array_add(rows, score_row(id, &h[i]));
+            score_compute(&h[i].in, &res[i]);
+            json_object_array_add(rows, score_row(id, &res[i]));
             scored++;
         } else {
             missing++; /* deleted since the list was read */
@@ -69,7 +70,11 @@ run_batch(job *j, size_t from, size_t n)
         store_inputs_free(&h[i]);
     }
     if (st == ST_OK && scored > 0)
-        st = store_scores_save_many(j->s, rows, j->at);
+        st = store_scores_save_many(j->s->store, rows, j->at);
+    for (size_t i = 0; st == ST_OK && j->s->on_score && i < n; i++)
+        if (found[i])
+            j->s->on_score(j->s, json_object_get_string(json_object_array_get_idx(ids, i)), &res[i],
+                           j->now_ms / 1000);
     if (st == ST_OK) {
         __atomic_fetch_add(&j->done, scored, __ATOMIC_RELAXED);
         __atomic_fetch_add(&j->missing, missing, __ATOMIC_RELAXED);
@@ -79,6 +84,7 @@ run_batch(job *j, size_t from, size_t n)
     json_object_put(ids);
     json_object_put(rows);
     free(h);
+    free(res);
     free(found);
 }
 
@@ -95,7 +101,7 @@ worker(void *arg)
 }
 
 store_status
-recompute_run(store *s, json_object *ids, int workers, int64_t now_ms, recompute_result *out)
+recompute_run(intel *s, json_object *ids, int workers, int64_t now_ms, recompute_result *out)
 {
     pthread_t t[MAX_WORKERS];
     int started = 0;
@@ -103,7 +109,7 @@ recompute_run(store *s, json_object *ids, int workers, int64_t now_ms, recompute
     job j = {.s = s, .now_ms = now_ms};
     struct timespec ts = {.tv_sec = (time_t)(now_ms / 1000),
                           .tv_nsec = (long)(now_ms % 1000) * 1000000L};
-    store_status st = store_clients_to_score(s, ids, &j.ids);
+    store_status st = store_clients_to_score(s->store, ids, &j.ids);
     if (st != ST_OK)
         return st;
     util_rfc3339(&ts, j.at);

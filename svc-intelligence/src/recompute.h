@@ -1,6 +1,8 @@
 /* recompute: POST /scores/recompute: score many clients at once, in
  * parallel over the database pool, each exactly as GET /clients/{id}/health
  * does (scoring.c), so that a recomputed score is stored like any other.
+ * Recommendations are not refreshed here: as after an event's recompute,
+ * they are when the client's health is next read.
  * Prefix recompute_. */
 #ifndef INTEL_RECOMPUTE_H
 #define INTEL_RECOMPUTE_H
@@ -9,7 +11,7 @@
 
 #include <json-c/json.h>
 
-#include "store.h"
+#include "intel.h"
 
 #define RECOMPUTE_MAX_IDS 10000 /* client_ids in one request */
 
@@ -22,8 +24,9 @@ typedef struct recompute_result {
 
 /* Score every active client (ids NULL) or the listed ones (a JSON array of
  * UUID strings, checked by the caller) as of now_ms, on up to workers
- * threads. ST_OK unless the list of clients could not be read. */
-store_status recompute_run(store *s, json_object *ids, int workers, int64_t now_ms,
+ * threads, and run s->on_score for each stored score (as the event
+ * recomputes do). ST_OK unless the list of clients could not be read. */
+store_status recompute_run(intel *s, json_object *ids, int workers, int64_t now_ms,
                            recompute_result *out);
 
 #endif
