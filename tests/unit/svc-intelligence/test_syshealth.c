@@ -2,7 +2,8 @@
  * every component, and the services' probes against scripted servers: a
  * health report, a service that is not one, a closed port, one that never
  * answers (bounded by the timeout), one not configured, the internal token
- * sent. */
+ * sent; and the whole report within its deadline while PostgreSQL hangs and
+ * NATS is away, its late parts waited for by syshealth_drain. */
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
@@ -155,12 +156,86 @@ test_services(void **state)
     tl_srv_stop(never);
 }
 
+/* A listener that never accepts: a connection is made (the backlog), and
+ * nothing is ever said on it. */
+static int
+black_hole(int *port)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t sl = sizeof(sa);
+    assert_int_equal(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+    assert_int_equal(listen(fd, 16), 0);
+    assert_int_equal(getsockname(fd, (struct sockaddr *)&sa, &sl), 0);
+    *port = ntohs(sa.sin_port);
+    return fd;
+}
+
+static json_object *
+at(json_object *o, const char *a, const char *b)
+{
+    json_object *v = NULL;
+    assert_true(json_object_object_get_ex(o, a, &v));
+    if (b)
+        assert_true(json_object_object_get_ex(v, b, &v));
+    return v;
+}
+
+static void
+test_report_deadline(void **state)
+{
+    (void)state;
+    int pg_port, nats_port;
+    int pg_fd = black_hole(&pg_port), nats_fd = black_hole(&nats_port);
+    close(nats_fd); /* nobody there at all */
+    char url[128];
+    snprintf(url, sizeof(url), "postgresql://brain@127.0.0.1:%d/brain", pg_port);
+    db_pool *pool = db_pool_new(url, 2, 2);
+    snprintf(url, sizeof(url), "nats://127.0.0.1:%d", nats_port);
+    bus *b = NULL;
+    assert_int_equal(bus_connect(url, "test-syshealth", &b), BUS_OK);
+    store *st = store_new(pool);
+    syshealth_cfg c = {.timeout_ms = 300}; /* no service configured */
+    syshealth_deps d = {pool, b, st, &c};
+
+    int64_t t0 = util_mono_ns();
+    json_object *o = syshealth_report(&d, 1790000000123LL);
+    int64_t ms = (util_mono_ns() - t0) / 1000000;
+    assert_non_null(o);
+    assert_true(ms >= 250 && ms < 800); /* waited for the parts, and no longer */
+    assert_string_equal(json_object_get_string(at(o, "status", NULL)), "unhealthy");
+    assert_string_equal(json_object_get_string(at(o, "checked_at", NULL)),
+                        "2026-09-21T14:13:20.123Z");
+    json_object *comp = at(o, "components", NULL);
+    /* PostgreSQL never answered: still connecting at the deadline. */
+    assert_string_equal(json_object_get_string(at(comp, "postgres", "status")), "unknown");
+    assert_non_null(strstr(json_object_get_string(at(comp, "postgres", "error")), "300 ms"));
+    assert_string_equal(json_object_get_string(at(comp, "nats", "status")), "down");
+    assert_string_equal(json_object_get_string(at(comp, "job_queue", "status")), "unavailable");
+    assert_string_equal(json_object_get_string(at(comp, "alerts", "status")), "unknown");
+    json_object *svcs = at(comp, "services", NULL);
+    json_object_object_foreach(svcs, name, v)
+    {
+        (void)name;
+        assert_string_equal(json_object_get_string(at(v, "status", NULL)), "not_configured");
+    }
+    json_object_put(o);
+    /* The parts still connecting finish on their own (the pool's connect
+     * timeout), and drain waits for them before anything is freed. */
+    assert_true(syshealth_drain(10000));
+    store_free(st);
+    bus_close(b);
+    db_pool_free(pool);
+    close(pg_fd);
+}
+
 int
 main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_overall_rule),
         cmocka_unit_test(test_services),
+        cmocka_unit_test(test_report_deadline),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
