@@ -48,6 +48,11 @@ const perm_rule perm_rules[] = {
     {"POST", "/api/intelligence/clients/{id}/projects", PERM_TRIGGER_JOBS},
     {"GET", "/api/intelligence/clients/{id}/quotes", PERM_VIEW_OPERATIONS},
     {"POST", "/api/intelligence/clients/{id}/quotes", PERM_TRIGGER_JOBS},
+    /* alerts: reading them is the dashboard; acknowledging one is acting on
+     * it, as triggering a job is */
+    {"GET", "/api/intelligence/alerts", PERM_VIEW_DASHBOARD},
+    {"GET", "/api/intelligence/alerts/{id}", PERM_VIEW_DASHBOARD},
+    {"POST", "/api/intelligence/alerts/{id}/acknowledge", PERM_TRIGGER_JOBS},
     {"GET", "/api/toast/health", PERM_OPEN},
     {"GET", "/api/toast/integrations", PERM_VIEW_OPERATIONS},
     {"POST", "/api/toast/integrations", PERM_EDIT_CREDENTIALS},

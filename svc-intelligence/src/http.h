@@ -21,6 +21,11 @@ int http_signal_list(web_req *r);    /* http_signals.c */
 int http_client_health(web_req *r);  /* http_health.c */
 int http_health_summary(web_req *r); /* http_health.c */
 
+/* Alerts (http_alerts.c). */
+int http_alerts_list(web_req *r);
+int http_alerts_get(web_req *r);
+int http_alerts_acknowledge(web_req *r);
+
 /* The {id} of the path, or NULL after answering 400. */
 const char *http_client_id(web_req *r);
 /* Answer a store failure: 404 naming what, 409 with conflict, 503, 500. */

@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "alerting.h"
 #include "http.h"
 #include "log.h"
 #include "score.h"
@@ -16,7 +17,13 @@ http_client_health(web_req *r)
     char what[64];
     if (!id)
         return 0;
-    store_status st = scoring_run(intel_of(web_app(r))->store, id, http_now_ms(), &out);
+    store *s = intel_of(web_app(r))->store;
+    long long now = http_now_ms();
+    store_status st = scoring_run(s, id, now, &out);
+    /* The score rules follow the stored score; an alert that could not be
+     * updated is logged, and the score is answered all the same. */
+    if (st == ST_OK)
+        alerting_scores(s, id, now);
     snprintf(what, sizeof(what), "client %s", id);
     return st == ST_OK ? web_reply_json(r, 200, out) : http_store_error(r, st, what, NULL);
 }

@@ -6,9 +6,17 @@
  * render), store*.c (the SQL). */
 #include <stdlib.h>
 
+#include "alerting.h"
 #include "app.h"
 #include "http.h"
 #include "intel.h"
+
+static const cfg_var intelligence_vars[] = {
+    {"ALERT_SWEEP_INTERVAL_MS", CFG_INT, "60000", 100, 3600000, false,
+     "how often open alerts are re-evaluated, to resolve those whose condition cleared"},
+};
+
+static alerting_sweeper *sweeper;
 
 static int
 intelligence_init(app *a)
@@ -22,12 +30,30 @@ intelligence_init(app *a)
     return s->store ? 0 : -1;
 }
 
+static int
+intelligence_start(app *a)
+{
+    intel *s = app_data(a);
+    sweeper = alerting_sweeper_start(s->store, (int)cfg_int(app_cfg(a), "ALERT_SWEEP_INTERVAL_MS"));
+    return sweeper ? 0 : -1;
+}
+
+static void
+intelligence_stop(app *a)
+{
+    (void)a;
+    alerting_sweeper_stop(sweeper);
+    sweeper = NULL;
+}
+
 static void
 intelligence_close(app *a)
 {
     intel *s = app_data(a);
     if (!s)
         return;
+    alerting_sweeper_stop(sweeper); /* when the start failed half-way */
+    sweeper = NULL;
     store_free(s->store);
     free(s);
     app_set_data(a, NULL);
@@ -38,7 +64,10 @@ static const app_spec intelligence_spec = {
     .default_port = 8082,
     .schema = "intelligence",
     .api_prefix = "/api/intelligence",
+    .vars = intelligence_vars,
     .on_init = intelligence_init,
+    .on_start = intelligence_start,
+    .on_stop = intelligence_stop,
     .on_close = intelligence_close,
 };
 
@@ -48,5 +77,6 @@ main(int argc, char **argv)
     /* The table's size is not a constant expression, so it is set here. */
     app_spec spec = intelligence_spec;
     spec.routes = intel_routes(&spec.nroutes);
+    spec.nvars = sizeof(intelligence_vars) / sizeof(intelligence_vars[0]);
     return app_main(&spec, argc, argv);
 }

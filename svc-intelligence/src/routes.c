@@ -22,6 +22,9 @@ static const web_route routes[] = {
     SIG("payments", SIG_PAYMENTS),
     SIG("projects", SIG_PROJECTS),
     SIG("quotes", SIG_QUOTES),
+    {"GET", P "/alerts", http_alerts_list, 0, NULL},
+    {"GET", P "/alerts/{id}", http_alerts_get, 0, NULL},
+    {"POST", P "/alerts/{id}/acknowledge", http_alerts_acknowledge, 0, NULL},
 };
 
 const web_route *
