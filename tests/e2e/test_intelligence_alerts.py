@@ -1,0 +1,272 @@
+"""svc-intelligence's alerts through the gateway (issue 6, README "Alerts"):
+a score entering `critical` raises one alert, a repeat updates it, recovery
+resolves it; a fall of the score; acknowledging; the list's filters and
+pages; bad input; the periodic sweep resolving an alert whose facts aged
+out.
+
+Scores use the daemon's clock, so signals are placed well inside their
+formula's steps (a day), never on an edge."""
+
+import secrets
+import time
+import uuid
+from datetime import datetime, timedelta, timezone
+
+import pytest
+
+from harness import check_error, http, is_rfc3339, wait_for
+
+
+def ago(**kw):
+    t = datetime.now(timezone.utc) - timedelta(**kw)
+    return t.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+class Intel:
+    """/api/intelligence through the gateway, as a role."""
+
+    def __init__(self, gateway_url, tokens, role="admin"):
+        self.base = gateway_url + "/api/intelligence"
+        self.tokens = tokens
+        self.role = role
+
+    def as_role(self, role):
+        return Intel(self.base[: -len("/api/intelligence")], self.tokens, role)
+
+    def req(self, method, path, **kw):
+        return http(method, self.base + path, headers=self.tokens.headers(self.role), timeout=15,
+                    **kw)
+
+    def ok(self, method, path, status=200, **kw):
+        r = self.req(method, path, **kw)
+        assert r.status_code == status, f"{method} {path}: {r.status_code} {r.text[:400]}"
+        return r.json()
+
+    def client(self):
+        return self.ok("POST", "/clients", 201,
+                       json={"name": "Bistro " + secrets.token_hex(4)})["id"]
+
+    def activity(self, cid, n=1, **when):
+        for _ in range(n):
+            self.ok("POST", f"/clients/{cid}/activity", 201,
+                    json={"actor": "e2e", "action": "login", "occurred_at": ago(**when)})
+
+    def health(self, cid):
+        return self.ok("GET", f"/clients/{cid}/health")
+
+    def alerts(self, query):
+        return self.ok("GET", "/alerts?" + query)
+
+    def one(self, cid, type_):
+        page = self.alerts(f"client_id={cid}&type={type_}")
+        assert page["total"] == 1, page
+        return page["items"][0]
+
+
+@pytest.fixture
+def intel(suite, tokens):
+    return Intel(suite.gateway.url, tokens)
+
+
+def critical_client(intel):
+    """A client whose only signal is one activity 29 days old: engagement
+    (100 x 1/30 + 5) / 2, about 4: critical."""
+    cid = intel.client()
+    intel.activity(cid, days=29)
+    h = intel.health(cid)
+    assert h["health_status"] == "critical", h
+    return cid, h
+
+
+def recover(intel, cid):
+    """20 activities now: engagement 100, healthy."""
+    intel.activity(cid, n=20, minutes=1)
+    h = intel.health(cid)
+    assert h["health_status"] == "healthy", h
+    return h
+
+
+ALERT_KEYS = {"id", "type", "severity", "client_id", "subject", "message", "details", "status",
+              "occurrences", "created_at", "last_seen_at", "acknowledged_by", "acknowledged_at",
+              "resolved_at"}
+
+
+def test_critical_score_raises_one_alert_updates_it_and_resolves(intel, suite):
+    cid, h = critical_client(intel)
+    a = intel.one(cid, "health_critical")
+    assert set(a) == ALERT_KEYS
+    assert (a["type"], a["severity"], a["status"]) == ("health_critical", "critical", "active")
+    assert (a["client_id"], a["subject"], a["occurrences"]) == (cid, cid, 1)
+    assert a["details"]["score"] == h["overall_score"]
+    assert a["details"]["computed_at"][:19] == h["computed_at"][:19]
+    assert str(h["overall_score"]) in a["message"] and "critical" in a["message"]
+    assert is_rfc3339(a["created_at"]) and a["last_seen_at"] == a["created_at"]
+    assert a["acknowledged_by"] is None and a["resolved_at"] is None
+    assert intel.ok("GET", f"/alerts/{a['id']}") == a
+    # No fall: the only score is the peak.
+    assert intel.alerts(f"client_id={cid}&type=score_drop")["total"] == 0
+
+    # A second evaluation updates the open alert instead of adding one.
+    intel.health(cid)
+    b = intel.one(cid, "health_critical")
+    assert b["id"] == a["id"] and b["occurrences"] == 2 and b["status"] == "active"
+    assert b["last_seen_at"] > a["last_seen_at"] and b["created_at"] == a["created_at"]
+    assert suite.pg.psql("SELECT count(*) FROM intelligence.alerts "
+                         f"WHERE client_id = '{cid}'") == "1"
+
+    # Recovery resolves it.
+    recover(intel, cid)
+    c = intel.ok("GET", f"/alerts/{a['id']}")
+    assert c["status"] == "resolved" and is_rfc3339(c["resolved_at"])
+    assert c["resolved_at"] >= c["last_seen_at"] and c["occurrences"] == 2
+    assert intel.alerts(f"client_id={cid}&status=active")["total"] == 0
+
+    # A later fall that stays above critical: the resolved alert stays as it
+    # was, and no new critical alert is raised.
+    for _ in range(2):
+        intel.ok("POST", f"/clients/{cid}/tickets", 201,
+                 json={"opened_at": ago(days=10), "priority": "urgent"})
+    # engagement 100 and support 0 (both targets of two tickets missed):
+    # (25 x 100) / 40 = 63, at_risk: a fall of 37 points, not critical.
+    h = intel.health(cid)
+    assert (h["overall_score"], h["health_status"]) == (63, "at_risk"), h
+    assert intel.alerts(f"client_id={cid}&type=health_critical&status=active")["total"] == 0
+    assert intel.ok("GET", f"/alerts/{a['id']}") == c
+
+
+def test_score_drop(intel):
+    cid = intel.client()
+    intel.activity(cid, n=20, minutes=5)
+    assert intel.health(cid)["overall_score"] == 100
+    assert intel.alerts(f"client_id={cid}")["total"] == 0
+    for _ in range(2):
+        intel.ok("POST", f"/clients/{cid}/tickets", 201,
+                 json={"opened_at": ago(days=10), "priority": "urgent"})
+    h = intel.health(cid)
+    assert h["overall_score"] == 63, h
+    a = intel.one(cid, "score_drop")
+    assert (a["severity"], a["status"], a["subject"]) == ("high", "active", cid)
+    assert a["details"]["drop"] == 37 and a["details"]["peak_score"] == 100
+    assert a["details"]["score"] == 63
+    assert "37 points" in a["message"]
+    # at_risk is not critical.
+    assert intel.alerts(f"client_id={cid}&type=health_critical")["total"] == 0
+
+
+def test_acknowledge(intel, tokens):
+    cid, _ = critical_client(intel)
+    a = intel.one(cid, "health_critical")
+    staff, admin, viewer = intel.as_role("staff"), intel, intel.as_role("viewer")
+
+    # A viewer may read alerts, not acknowledge them.
+    assert viewer.ok("GET", f"/alerts/{a['id']}")["id"] == a["id"]
+    check_error(viewer.req("POST", f"/alerts/{a['id']}/acknowledge"), 403, "forbidden")
+
+    b = staff.ok("POST", f"/alerts/{a['id']}/acknowledge")
+    assert b["status"] == "acknowledged" and is_rfc3339(b["acknowledged_at"])
+    assert b["acknowledged_by"] == tokens.user("staff")["id"]
+    # Twice keeps the first.
+    c = admin.ok("POST", f"/alerts/{a['id']}/acknowledge")
+    assert c == b
+
+    # Still open: a repeat updates it and it stays acknowledged.
+    intel.health(cid)
+    d = intel.ok("GET", f"/alerts/{a['id']}")
+    assert (d["status"], d["occurrences"], d["acknowledged_by"]) == ("acknowledged", 2,
+                                                                     b["acknowledged_by"])
+    assert intel.alerts(f"client_id={cid}&status=acknowledged")["total"] == 1
+    assert intel.alerts(f"client_id={cid}&status=active")["total"] == 0
+
+    # Resolved: nothing left to acknowledge.
+    recover(intel, cid)
+    err = check_error(admin.req("POST", f"/alerts/{a['id']}/acknowledge"), 409, "conflict")
+    assert "resolved" in err["message"]
+    e = intel.ok("GET", f"/alerts/{a['id']}")
+    assert e["status"] == "resolved" and e["acknowledged_by"] == b["acknowledged_by"]
+
+
+def test_filters_and_pages(intel):
+    c1, _ = critical_client(intel)
+    c2, _ = critical_client(intel)
+    a1, a2 = intel.one(c1, "health_critical"), intel.one(c2, "health_critical")
+    # Newest first over all alerts, then with each filter.
+    page = intel.alerts("type=health_critical&limit=2")
+    assert [x["id"] for x in page["items"]] == [a2["id"], a1["id"]]
+    assert (page["limit"], page["offset"]) == (2, 0) and page["total"] >= 2
+    page = intel.alerts("type=health_critical&limit=1&offset=1")
+    assert [x["id"] for x in page["items"]] == [a1["id"]]
+    assert intel.alerts(f"client_id={c1}")["items"] == [a1]
+    items = intel.alerts("severity=critical&status=active&limit=500")["items"]
+    assert {a1["id"], a2["id"]} <= {x["id"] for x in items}
+    assert all(x["severity"] == "critical" and x["status"] == "active" for x in items)
+    assert intel.alerts(f"client_id={c1}&severity=high")["total"] == 0
+    assert intel.alerts(f"client_id={c1}&type=sync_failed")["total"] == 0
+    recover(intel, c1)
+    assert intel.alerts(f"client_id={c1}&status=resolved")["items"][0]["id"] == a1["id"]
+    assert intel.alerts(f"client_id={c1}&status=active")["total"] == 0
+    assert intel.alerts(f"client_id={c2}&status=active")["total"] == 1
+
+
+@pytest.mark.parametrize("query,field", [
+    ("status=open", "status"),
+    ("status=", "status"),
+    ("severity=urgent", "severity"),
+    ("client_id=not-a-uuid", "client_id"),
+    ("type=score", "type"),
+    ("limit=0", "limit"),
+    ("limit=501", "limit"),
+    ("offset=-1", "offset"),
+])
+def test_list_refuses(intel, query, field):
+    err = check_error(intel.req("GET", "/alerts?" + query), 400, "invalid_request")
+    assert err.get("field") == field, err
+
+
+def test_bad_ids(intel):
+    check_error(intel.req("GET", "/alerts/not-a-uuid"), 400, "invalid_request")
+    check_error(intel.req("POST", "/alerts/not-a-uuid/acknowledge"), 400, "invalid_request")
+    unknown = str(uuid.uuid4())
+    err = check_error(intel.req("GET", f"/alerts/{unknown}"), 404, "not_found")
+    assert unknown in err["message"]
+    check_error(intel.req("POST", f"/alerts/{unknown}/acknowledge"), 404, "not_found")
+
+
+def test_sweep_resolves_what_aged_out(suite, intel):
+    """With the sweep every 300 ms: an open job_failure_rate alert whose
+    client has no failed job left in 24 h is resolved; one whose failures
+    are still inside the window stays open until they age out."""
+    d = suite["svc-intelligence"]
+    old = d.env.get("ALERT_SWEEP_INTERVAL_MS")
+    d.env["ALERT_SWEEP_INTERVAL_MS"] = "300"
+    d.stop()
+    d.start()
+    try:
+        gone, aging = str(uuid.uuid4()), str(uuid.uuid4())
+        sql = []
+        for subject in (gone, aging):
+            sql.append("INSERT INTO intelligence.alerts (type, severity, subject, message) "
+                       f"VALUES ('job_failure_rate', 'high', '{subject}', 'e2e');")
+        # Five failures of aging's, out of the 24 h window 8 s from now.
+        for _ in range(5):
+            sql.append("INSERT INTO intelligence.job_outcomes (job_id, client_id, job_type, "
+                       "status, attempt, seq, finished_at) VALUES "
+                       f"('{uuid.uuid4()}', '{aging}', 'menu_sync', 'failed', 1, 1, "
+                       "now() - interval '24 hours' + interval '8 seconds');")
+        suite.pg.psql(" ".join(sql))
+
+        def status(subject):
+            return suite.pg.psql("SELECT status FROM intelligence.alerts "
+                                 f"WHERE subject = '{subject}'")
+
+        wait_for(lambda: status(gone) == "resolved", 5, "the alert without failures resolved")
+        assert status(aging) == "active"
+        wait_for(lambda: status(aging) == "resolved", 20, "the aged-out alert resolved")
+        # The sweep raised nothing and counted nothing.
+        assert suite.pg.psql("SELECT occurrences FROM intelligence.alerts "
+                             f"WHERE subject = '{aging}'") == "1"
+    finally:
+        if old is None:
+            d.env.pop("ALERT_SWEEP_INTERVAL_MS", None)
+        else:
+            d.env["ALERT_SWEEP_INTERVAL_MS"] = old
+        d.stop()
