@@ -8,15 +8,37 @@
 
 #include "alerting.h"
 #include "app.h"
+#include "events.h"
 #include "http.h"
 #include "intel.h"
 
 static const cfg_var intelligence_vars[] = {
+    {"SCORE_DEBOUNCE_MS", CFG_INT, "2000", 0, 600000, false,
+     "quiet time after a client's last event before its score is recomputed"},
     {"ALERT_SWEEP_INTERVAL_MS", CFG_INT, "60000", 100, 3600000, false,
      "how often open alerts are re-evaluated, to resolve those whose condition cleared"},
 };
 
+/* The alert sweep (alerting.c). */
 static alerting_sweeper *sweeper;
+
+/* The event consumers (events.c) and the alert sweep. */
+static int
+intelligence_start(app *a)
+{
+    intel *s = app_data(a);
+    s->events = events_start(s, (int)cfg_int(app_cfg(a), "SCORE_DEBOUNCE_MS"));
+    sweeper = alerting_sweeper_start(s->store, (int)cfg_int(app_cfg(a), "ALERT_SWEEP_INTERVAL_MS"));
+    return s->events && sweeper ? 0 : -1;
+}
+
+static void
+intelligence_stop(app *a)
+{
+    events_stop(((intel *)app_data(a))->events);
+    alerting_sweeper_stop(sweeper);
+    sweeper = NULL;
+}
 
 static int
 intelligence_init(app *a)
@@ -30,28 +52,13 @@ intelligence_init(app *a)
     return s->store ? 0 : -1;
 }
 
-static int
-intelligence_start(app *a)
-{
-    intel *s = app_data(a);
-    sweeper = alerting_sweeper_start(s->store, (int)cfg_int(app_cfg(a), "ALERT_SWEEP_INTERVAL_MS"));
-    return sweeper ? 0 : -1;
-}
-
-static void
-intelligence_stop(app *a)
-{
-    (void)a;
-    alerting_sweeper_stop(sweeper);
-    sweeper = NULL;
-}
-
 static void
 intelligence_close(app *a)
 {
     intel *s = app_data(a);
     if (!s)
         return;
+    events_free(s->events);
     alerting_sweeper_stop(sweeper); /* when the start failed half-way */
     sweeper = NULL;
     store_free(s->store);

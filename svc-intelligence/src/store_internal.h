@@ -34,6 +34,14 @@ enum {
 };
 extern const store_stmt store_health_sql[QH_N];
 
+/* Events (store_sql_events.c): one statement per ev_kind, in its order, then
+ * the inputs of the factors they feed ($1 client, $2 now). */
+enum { QE_JOB = 0, QE_HEALTH, QE_SYNC, QE_USAGE, QE_ACTIVITY, QE_IN_JOBS, QE_IN_STABILITY, QE_N };
+extern const store_stmt store_event_sql[QE_N];
+/* automation_success's and system_stability's inputs, on c (inside the
+ * snapshot of store_health_inputs); p: {client_id, now}. */
+store_status store_event_inputs(db_conn *c, const char *const *p, score_inputs *in);
+
 /* Alerts (store_sql_alerts.c). */
 enum {
     QA_RAISE = 0,
@@ -47,6 +55,7 @@ enum {
     QA_JOBS,
     QA_CHECKS,
     QA_RUNS,
+    QA_RUN_SOURCE,
     QA_USAGE,
     QA_N
 };
