@@ -10,6 +10,7 @@
 #include <time.h>
 
 #include "alert_rules.h"
+#include "intel.h"
 #include "log.h"
 #include "util.h"
 
@@ -211,6 +212,31 @@ store_status
 alerting_usage(store *s, const char *business_id, int64_t now_ms)
 {
     return eval_usage(s, EVAL_EVENT, business_id, now_ms, NULL);
+}
+
+void
+alerting_on_score(intel *s, const char *client_id, const score_result *r, int64_t now)
+{
+    (void)r; /* the rules read the stored scores: the peak is among them */
+    alerting_scores(s->store, client_id, now * 1000 + 999);
+}
+
+void
+alerting_on_event(intel *s, const char *kind, const char *client_id, const char *subject,
+                  int64_t now)
+{
+    char source_type[ALERT_SUBJECT_MAX + 1];
+    int64_t now_ms = now * 1000 + 999;
+    if (strcmp(kind, "job") == 0 && client_id)
+        alerting_jobs(s->store, client_id, now_ms);
+    else if (strcmp(kind, "health") == 0)
+        alerting_integration(s->store, subject, now_ms);
+    else if (strcmp(kind, "usage") == 0)
+        alerting_usage(s->store, subject, now_ms);
+    else if (strcmp(kind, "sync") == 0
+             && store_alert_run_source(s->store, subject, source_type, sizeof(source_type))
+                    == ST_OK)
+        alerting_sync(s->store, client_id, source_type, now_ms);
 }
 
 /* One open alert, by its type and subject. A subject its rule cannot read

@@ -28,6 +28,16 @@ store_status alerting_sync(store *s, const char *client_id, const char *source_t
 /* usage_over_budget of a business, after a usage report was stored. */
 store_status alerting_usage(store *s, const char *business_id, int64_t now_ms);
 
+/* The hooks of intel (intel.h) for the event consumers: on_score runs the
+ * score rules, on_event the rule of the event's subject ("job": the client's
+ * failure rate, "health": the integration, "sync": the run's source,
+ * "usage": the business; "activity" has none). now: seconds; the evaluation
+ * takes the end of that second, so that a score stored within it counts. */
+struct intel;
+void alerting_on_score(struct intel *s, const char *client_id, const score_result *r, int64_t now);
+void alerting_on_event(struct intel *s, const char *kind, const char *client_id,
+                       const char *subject, int64_t now);
+
 /* Re-evaluate every open alert; *resolved: how many were resolved. */
 store_status alerting_sweep(store *s, int64_t now_ms, long *resolved);
 

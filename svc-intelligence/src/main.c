@@ -49,6 +49,8 @@ intelligence_init(app *a)
     app_set_data(a, s);
     s->app = a;
     s->store = store_new(app_db(a));
+    s->on_score = alerting_on_score; /* the alert rules follow scores and events */
+    s->on_event = alerting_on_event;
     return s->store ? 0 : -1;
 }
 

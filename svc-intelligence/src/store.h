@@ -108,6 +108,8 @@ store_status store_alert_checks(store *s, const char *integration_id, alert_chec
 /* client_id may be NULL (runs without a client). */
 store_status store_alert_runs(store *s, const char *client_id, const char *source_type,
                               alert_run *runs, size_t max, size_t *n);
+/* The source type of a stored sync run (ST_NOT_FOUND when none). */
+store_status store_alert_run_source(store *s, const char *run_id, char *source_type, size_t cap);
 /* The reports of now's period; *rows is the caller's to free; client_id: the
  * newest report's that names one, or "". */
 store_status store_alert_usage(store *s, const char *business_id, int64_t now_ms,

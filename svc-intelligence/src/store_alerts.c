@@ -228,6 +228,20 @@ store_alert_runs(store *s, const char *client_id, const char *source_type, alert
 }
 
 store_status
+store_alert_run_source(store *s, const char *run_id, char *source_type, size_t cap)
+{
+    const char *p[] = {run_id};
+    PGresult *res = NULL;
+    store_status st = store_run1(s, &store_alert_sql[QA_RUN_SOURCE], 1, p, &res);
+    if (st == ST_OK && PQntuples(res) == 0)
+        st = ST_NOT_FOUND;
+    if (st == ST_OK && util_strlcpy(source_type, PQgetvalue(res, 0, 0), cap) >= cap)
+        st = ST_ERROR; /* longer than any subject may be */
+    PQclear(res);
+    return st;
+}
+
+store_status
 store_alert_usage(store *s, const char *business_id, int64_t now_ms, alert_usage **rows, size_t *n,
                   char client_id[37])
 {

@@ -108,6 +108,9 @@ const store_stmt store_alert_sql[QA_N] = {
                             "FROM intelligence.sync_runs WHERE client_id IS NOT DISTINCT FROM "
                             "$1::uuid "
                             "AND source_type = $2 ORDER BY finished_at DESC, run_id DESC LIMIT $3"},
+    /* $1 run_id: the source of a sync run. */
+    [QA_RUN_SOURCE] = {"alert_run_source",
+                       "SELECT source_type FROM intelligence.sync_runs WHERE run_id = $1"},
     /* $1 business_id, $2 period (YYYY-MM), $3 at most this many rows. */
     [QA_USAGE] =
         {"alert_usage",

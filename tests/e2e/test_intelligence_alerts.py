@@ -14,7 +14,10 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
+import natsclient
 from harness import check_error, http, is_rfc3339, wait_for
+
+EVENT_WAIT_S = 20  # an event through JetStream, its consumer and the rules
 
 
 def ago(**kw):
@@ -270,3 +273,125 @@ def test_sweep_resolves_what_aged_out(suite, intel):
         else:
             d.env["ALERT_SWEEP_INTERVAL_MS"] = old
         d.stop()
+
+
+# ------------------------------------------------- rules driven by events
+
+
+@pytest.fixture
+def bus(suite):
+    nc = natsclient.Client(suite.nats.url, name="e2e-alerts")
+    yield nc
+    nc.close()
+
+
+def wait_alert(intel, query, cond, what):
+    """The one alert of query once cond(alert) holds."""
+    found = {}
+
+    def look():
+        page = intel.alerts(query)
+        if page["total"] == 1 and cond(page["items"][0]):
+            found["a"] = page["items"][0]
+            return True
+        return False
+
+    wait_for(look, EVENT_WAIT_S, what, interval=0.2)
+    return found["a"]
+
+
+def check(bus, iid, cid, status, minutes_ago):
+    bus.publish(f"events.toast.health.{iid}",
+                {"type": "toast_health", "id": str(uuid.uuid4()), "integration_id": iid,
+                 "client_id": cid, "status": status, "total_ms": 120,
+                 "error": None if status == "healthy" else "login failed",
+                 "checked_at": ago(minutes=minutes_ago)})
+    bus.flush()
+
+
+def test_integration_unhealthy_from_events(intel, bus):
+    cid, iid = intel.client(), str(uuid.uuid4())
+    q = f"type=integration_unhealthy&client_id={cid}"
+    check(bus, iid, cid, "unhealthy", 4)
+    check(bus, iid, cid, "unhealthy", 3)
+    # Two in a row: not yet. The third raises one alert.
+    check(bus, iid, cid, "unhealthy", 2)
+    a = wait_alert(intel, q, lambda a: True, "integration_unhealthy raised")
+    assert (a["subject"], a["severity"], a["status"]) == (iid, "high", "active")
+    assert a["occurrences"] == 1 and a["details"]["unhealthy_in_a_row"] == 3
+    # A fourth updates it; a healthy check resolves it.
+    check(bus, iid, cid, "unhealthy", 1)
+    wait_alert(intel, q, lambda a: a["occurrences"] == 2, "the fourth check counted")
+    check(bus, iid, cid, "healthy", 0)
+    b = wait_alert(intel, q, lambda a: a["status"] == "resolved", "resolved by a healthy check")
+    assert b["id"] == a["id"] and b["details"]["unhealthy_in_a_row"] == 4
+
+
+def test_job_failure_rate_from_events(intel, bus):
+    cid = intel.client()
+    for i in range(5):
+        status = "failed" if i < 2 else "completed"
+        bus.publish(f"events.job.{cid}.{uuid.uuid4()}",
+                    {"type": "job_update", "job_id": str(uuid.uuid4()), "client_id": cid,
+                     "job_type": "menu_sync", "status": status, "progress": 100, "attempt": 1,
+                     "error": {"message": "upstream down"} if status == "failed" else None,
+                     "seq": 3, "updated_at": ago(minutes=10 - i)})
+    bus.flush()
+    # 2 of 5 (40%): medium.
+    a = wait_alert(intel, f"type=job_failure_rate&client_id={cid}",
+                   lambda a: a["details"]["finished"] == 5, "job_failure_rate raised")
+    assert (a["subject"], a["severity"]) == (cid, "medium")
+    assert a["details"]["failed"] == 2 and a["details"]["failure_rate_pct"] == 40
+
+
+def test_sync_failed_from_events(intel, bus):
+    cid = intel.client()
+    source = "square-" + secrets.token_hex(3)
+
+    def run(status, minutes_ago):
+        bus.publish(f"events.sync.run.{source}",
+                    {"type": "sync_run", "run_id": "run-" + secrets.token_hex(6),
+                     "source_type": source, "client_id": cid, "status": status,
+                     "counts": {"sales": 3}, "error": "token expired" if status == "failed"
+                     else None, "finished_at": ago(minutes=minutes_ago)})
+        bus.flush()
+
+    run("failed", 3)
+    q = f"type=sync_failed&client_id={cid}"
+    a = wait_alert(intel, q, lambda a: True, "sync_failed raised")
+    assert (a["subject"], a["severity"]) == (f"{cid}/{source}", "medium")
+    assert a["message"] == f"{source} sync failed: token expired"
+    run("partial", 2)  # neither fails nor completes the source
+    run("completed", 1)
+    b = wait_alert(intel, q, lambda a: a["status"] == "resolved", "resolved by a completed run")
+    assert b["id"] == a["id"] and b["occurrences"] == 1
+
+
+def test_usage_over_budget_from_events(intel, bus, suite):
+    business = "biz-" + secrets.token_hex(4)
+    period = datetime.now(timezone.utc).strftime("%Y-%m")
+
+    def usage(provider, cost, budget, seconds_ago):
+        bus.publish(f"events.embedding.usage.{business}",
+                    {"type": "provider_usage", "business_id": business, "provider": provider,
+                     "period": period, "tokens": 1000, "requests": 10, "cost": cost,
+                     "budget": budget, "reported_at": ago(seconds=seconds_ago)})
+        bus.flush()
+
+    usage("openai", "60.0000", "100.00", 120)
+    usage("voyage", "40.5000", None, 110)
+    q = "type=usage_over_budget&status=active"
+
+    def mine():
+        rows = [a for a in intel.alerts(q + "&limit=500")["items"] if a["subject"] == business]
+        return rows[0] if rows else None
+
+    wait_for(lambda: mine() is not None, EVENT_WAIT_S, "usage_over_budget raised", interval=0.2)
+    a = mine()
+    assert a["severity"] == "high" and a["client_id"] is None
+    assert (a["details"]["cost"], a["details"]["budget"]) == ("100.5000", "100.0000")
+    # A larger budget in a newer report: under it, resolved.
+    usage("openai", "60.0000", "500.00", 1)
+    wait_for(lambda: suite.pg.psql("SELECT status FROM intelligence.alerts "
+                                   f"WHERE id = '{a['id']}'") == "resolved",
+             EVENT_WAIT_S, "resolved under the new budget", interval=0.2)
