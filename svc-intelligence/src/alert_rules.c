@@ -247,6 +247,14 @@ alert_usage_over_budget(const alert_usage *rows, size_t n, int64_t now, alert_ve
     detail(v, "budget", AD_MONEY, budget);
 }
 
+alert_effect
+alert_effect_of(alert_action a, bool sweep)
+{
+    if (a == ALERT_CLEAR)
+        return ALERT_DO_RESOLVE;
+    return a == ALERT_RAISE && !sweep ? ALERT_DO_UPSERT : ALERT_DO_NOTHING;
+}
+
 bool
 alert_sync_subject(const char *client_id, const char *source_type, char *out, size_t cap)
 {

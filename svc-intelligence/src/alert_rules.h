@@ -122,6 +122,13 @@ void alert_integration_unhealthy(const alert_check *checks, size_t n, alert_verd
 void alert_sync_failed(const alert_run *runs, size_t n, const char *source_type, alert_verdict *v);
 void alert_usage_over_budget(const alert_usage *rows, size_t n, int64_t now, alert_verdict *v);
 
+/* What an evaluation does with a verdict: after a score or an event, a raise
+ * opens the alert or updates the open one (one more occurrence) and a clear
+ * resolves it; the periodic sweep only resolves, never raising nor counting.
+ * A hold does nothing. */
+typedef enum { ALERT_DO_NOTHING = 0, ALERT_DO_UPSERT, ALERT_DO_RESOLVE } alert_effect;
+alert_effect alert_effect_of(alert_action a, bool sweep);
+
 /* The subject of a sync_failed alert: "<client_id>/<source_type>", or
  * "<source_type>" without a client. False when it would be too long. */
 bool alert_sync_subject(const char *client_id, const char *source_type, char *out, size_t cap);

@@ -64,8 +64,9 @@ apply(store *s, eval_mode mode, alert_type type, const char *client_id, const ch
     char at[UTIL_RFC3339_LEN + 1];
     bool changed = false;
     store_status st = ST_OK;
+    alert_effect effect = alert_effect_of(v->action, mode == EVAL_SWEEP);
     rfc3339_ms(now_ms, at);
-    if (v->action == ALERT_RAISE && mode == EVAL_EVENT) {
+    if (effect == ALERT_DO_UPSERT) {
         json_object *d = details_json(v);
         st =
             store_alert_raise(s, alert_type_name(type), alert_severity_name(v->severity), client_id,
@@ -77,7 +78,7 @@ apply(store *s, eval_mode mode, alert_type type, const char *client_id, const ch
                                LF_STR("subject", subject),
                                LF_STR("severity", alert_severity_name(v->severity))),
                     "alert raised: %s", v->message);
-    } else if (v->action == ALERT_CLEAR) {
+    } else if (effect == ALERT_DO_RESOLVE) {
         st = store_alert_resolve(s, alert_type_name(type), subject, at, &changed);
         if (st == ST_OK && changed && resolved)
             (*resolved)++;

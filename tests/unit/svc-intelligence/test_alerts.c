@@ -312,6 +312,32 @@ test_usage_over_budget(void **state)
 }
 
 static void
+test_effects(void **state)
+{
+    (void)state;
+    /* After a score or an event: raise opens or updates, clear resolves. */
+    assert_int_equal(alert_effect_of(ALERT_RAISE, false), ALERT_DO_UPSERT);
+    assert_int_equal(alert_effect_of(ALERT_CLEAR, false), ALERT_DO_RESOLVE);
+    assert_int_equal(alert_effect_of(ALERT_HOLD, false), ALERT_DO_NOTHING);
+    /* The sweep only resolves: a condition still true is left as it is. */
+    assert_int_equal(alert_effect_of(ALERT_RAISE, true), ALERT_DO_NOTHING);
+    assert_int_equal(alert_effect_of(ALERT_CLEAR, true), ALERT_DO_RESOLVE);
+    assert_int_equal(alert_effect_of(ALERT_HOLD, true), ALERT_DO_NOTHING);
+    /* A failure rate whose failures aged out: raise at the event, resolve
+     * at a later sweep. */
+    alert_job jobs[5];
+    for (int i = 0; i < 5; i++)
+        jobs[i] = (alert_job){NOW - HOUR, true};
+    alert_verdict v;
+    alert_job_failure_rate(jobs, 5, NOW, &v);
+    assert_int_equal(alert_effect_of(v.action, false), ALERT_DO_UPSERT);
+    alert_job_failure_rate(jobs, 5, NOW + DAY - HOUR - 1, &v);
+    assert_int_equal(alert_effect_of(v.action, true), ALERT_DO_NOTHING);
+    alert_job_failure_rate(jobs, 5, NOW + DAY - HOUR, &v);
+    assert_int_equal(alert_effect_of(v.action, true), ALERT_DO_RESOLVE);
+}
+
+static void
 test_names(void **state)
 {
     (void)state;
@@ -361,6 +387,7 @@ main(void)
         cmocka_unit_test(test_sync_failed),
         cmocka_unit_test(test_sync_subject),
         cmocka_unit_test(test_usage_over_budget),
+        cmocka_unit_test(test_effects),
         cmocka_unit_test(test_names),
         cmocka_unit_test(test_message_cut_on_a_character),
     };
