@@ -15,7 +15,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 import natsclient
-from harness import check_error, http, is_rfc3339, wait_for
+from harness import check_error, http, is_rfc3339, service_headers, wait_for
 
 EVENT_WAIT_S = 20  # an event through JetStream, its consumer and the rules
 
@@ -165,7 +165,11 @@ def test_acknowledge(intel, tokens):
     assert viewer.ok("GET", f"/alerts/{a['id']}")["id"] == a["id"]
     check_error(viewer.req("POST", f"/alerts/{a['id']}/acknowledge"), 403, "forbidden")
 
-    b = staff.ok("POST", f"/alerts/{a['id']}/acknowledge")
+    # The caller is who the gateway says, whatever X-User-Id the client sends.
+    r = http("POST", staff.base + f"/alerts/{a['id']}/acknowledge", timeout=15,
+             headers={**tokens.headers("staff"), "X-User-Id": "mallory"})
+    assert r.status_code == 200, r.text
+    b = r.json()
     assert b["status"] == "acknowledged" and is_rfc3339(b["acknowledged_at"])
     assert b["acknowledged_by"] == tokens.user("staff")["id"]
     # Twice keeps the first.
@@ -232,6 +236,22 @@ def test_bad_ids(intel):
     err = check_error(intel.req("GET", f"/alerts/{unknown}"), 404, "not_found")
     assert unknown in err["message"]
     check_error(intel.req("POST", f"/alerts/{unknown}/acknowledge"), 404, "not_found")
+
+
+def test_acknowledge_needs_a_user(suite, intel):
+    """Straight to the daemon (as another service would call it): without
+    X-User-Id there is nobody to record, so 400, and the alert is untouched."""
+    cid, _ = critical_client(intel)
+    a = intel.one(cid, "health_critical")
+    url = suite["svc-intelligence"].url + f"/api/intelligence/alerts/{a['id']}/acknowledge"
+    err = check_error(http("POST", url, headers=service_headers(suite.token)), 400,
+                      "invalid_request")
+    assert "X-User-Id" in err["message"]
+    check_error(http("POST", url, headers=service_headers(suite.token, **{"X-User-Id": "u" * 201})),
+                400, "invalid_request")
+    assert intel.ok("GET", f"/alerts/{a['id']}") == a
+    ok = http("POST", url, headers=service_headers(suite.token, **{"X-User-Id": "svc-x"}))
+    assert ok.status_code == 200 and ok.json()["acknowledged_by"] == "svc-x"
 
 
 def test_sweep_resolves_what_aged_out(suite, intel):
