@@ -99,6 +99,9 @@ events_handle(events *e, int kind, const char *subject, const char *data, size_t
     store_status st = store_event_save(e->s->store, &m, &changed);
     int rc = 0;
     if (st == ST_UNAVAILABLE) {
+        log_msg(LOGL_WARN,
+                LOG_FIELDS(LF_STR("subject", subject), LF_STR("kind", evmsg_kind_name(k))),
+                "event not stored, the database is away: it comes back later");
         count(e, k, "retried");
         rc = 1; /* not acknowledged: it comes back */
     } else if (st != ST_OK) {
@@ -174,9 +177,15 @@ recompute(events *e, const char *client_id)
     json_object *factors = score_factors_json(&r);
     st = store_score_save(s->store, client_id, &r, js_text(factors, NULL), at);
     json_object_put(factors);
-    if (st == ST_OK && s->on_score)
+    if (st != ST_OK)
+        return st;
+    log_msg(LOGL_DEBUG,
+            LOG_FIELDS(LF_STR("client_id", client_id), LF_INT("overall_score", r.overall),
+                       LF_STR("health_status", score_band_name(r.band))),
+            "score recomputed after events");
+    if (s->on_score)
         s->on_score(s, client_id, &r, now_ms / 1000);
-    return st;
+    return ST_OK;
 }
 
 static void

@@ -140,26 +140,21 @@ enumerated(json_object *doc, const char *field, const char *const *allowed, ev_m
 }
 
 /* An error text: a string, or an object with a string "message" (svc-
- * automation's form); cut to EV_TEXT_MAX bytes at a character boundary. */
+ * automation's form); cut to EV_TEXT_MAX bytes at a character boundary.
+ * Anything else is kept as no text: an outcome is not lost over the form of
+ * its error. */
 static js_status
-error_text(json_object *doc, const char *field, ev_msg *m, js_err *err)
+error_text(json_object *doc, const char *field, ev_msg *m)
 {
     json_object *v = NULL, *msg = NULL;
     const char *s = NULL;
-    if (!json_object_object_get_ex(doc, field, &v) || v == NULL) {
+    json_object_object_get_ex(doc, field, &v);
+    if (json_object_is_type(v, json_type_object) && json_object_object_get_ex(v, "message", &msg))
+        v = msg;
+    if (!json_object_is_type(v, json_type_string)) {
         param(m, NULL);
         return JS_OK;
     }
-    if (json_object_is_type(v, json_type_object)) {
-        if (!json_object_object_get_ex(v, "message", &msg) || msg == NULL) {
-            param(m, NULL); /* an error without words */
-            return JS_OK;
-        }
-        v = msg;
-    }
-    if (!json_object_is_type(v, json_type_string))
-        return js_fail(err, field, "field '%s': must be a string or an object with a message",
-                       field);
     s = json_object_get_string(v);
     size_t n = strlen(s);
     if (n > EV_TEXT_MAX) {
@@ -222,7 +217,7 @@ parse_job(json_object *d, ev_msg *m, js_err *err)
     if (type_is(d, "job_update", err) || uuid(d, "job_id", true, m, err)
         || uuid(d, "client_id", true, m, err) || text(d, "job_type", true, 64, m, err)
         || enumerated(d, "status", job_statuses, m, err)
-        || integer(d, "attempt", true, 0, 1000000, m, err) || error_text(d, "error", m, err)
+        || integer(d, "attempt", true, 0, 1000000, m, err) || error_text(d, "error", m)
         || integer(d, "seq", true, 1, EV_BIG, m, err) || when(d, "updated_at", m, err))
         return JS_INVALID;
     long long progress = 0;
@@ -242,7 +237,7 @@ parse_health(json_object *d, ev_msg *m, js_err *err)
     if (type_is(d, "toast_health", err) || uuid(d, "id", true, m, err)
         || uuid(d, "integration_id", true, m, err) || uuid(d, "client_id", true, m, err)
         || enumerated(d, "status", check_statuses, m, err)
-        || integer(d, "total_ms", false, 0, 86400000, m, err) || error_text(d, "error", m, err)
+        || integer(d, "total_ms", false, 0, 86400000, m, err) || error_text(d, "error", m)
         || when(d, "checked_at", m, err))
         return JS_INVALID;
     m->subject = m->p[1];
@@ -256,7 +251,7 @@ parse_sync(json_object *d, ev_msg *m, js_err *err)
     if (type_is(d, "sync_run", err) || text(d, "run_id", true, EV_NAME_MAX, m, err)
         || text(d, "source_type", true, 64, m, err) || uuid(d, "client_id", false, m, err)
         || enumerated(d, "status", sync_statuses, m, err) || object_text(d, "counts", m, err)
-        || error_text(d, "error", m, err) || when(d, "finished_at", m, err))
+        || error_text(d, "error", m) || when(d, "finished_at", m, err))
         return JS_INVALID;
     m->subject = m->p[0];
     m->client_id = m->p[2];

@@ -280,6 +280,17 @@ test_parse_job(void **state)
     assert_false(m.keep);
     assert_null(m.p[5]);
     evmsg_free(&m);
+    /* an error of another form is no text; the outcome is kept */
+    assert_int_equal(parse(EV_JOB,
+                           "{\"type\":\"job_update\",\"job_id\":\"" JOB_ID "\",\"client_id\":\""
+                           "11111111-1111-4111-8111-111111111111\",\"job_type\":\"menu_sync\","
+                           "\"status\":\"failed\",\"attempt\":1,\"error\":{\"code\":7},"
+                           "\"updated_at\":\"2026-09-21T14:13:20Z\",\"seq\":3}",
+                           &m, &err),
+                     JS_OK);
+    assert_true(m.keep);
+    assert_null(m.p[5]);
+    evmsg_free(&m);
     /* a long error is cut, not refused, and never in the middle of a character */
     int n = snprintf(buf, sizeof(buf),
                      "{\"type\":\"job_update\",\"job_id\":\"" JOB_ID "\",\"client_id\":\"" JOB_ID
