@@ -415,3 +415,17 @@ def test_usage_over_budget_from_events(intel, bus, suite):
     wait_for(lambda: suite.pg.psql("SELECT status FROM intelligence.alerts "
                                    f"WHERE id = '{a['id']}'") == "resolved",
              EVENT_WAIT_S, "resolved under the new budget", interval=0.2)
+
+
+def test_score_rules_after_a_recompute_from_events(intel, bus):
+    """An activity event recomputes the client's score (debounced, without
+    any request for it): the score rules follow the stored score."""
+    cid = intel.client()
+    bus.publish(f"events.activity.{cid}",
+                {"type": "activity", "id": str(uuid.uuid4()), "client_id": cid, "actor": "pos",
+                 "action": "login", "occurred_at": ago(days=29)})
+    bus.flush()
+    a = wait_alert(intel, f"type=health_critical&client_id={cid}", lambda a: True,
+                   "health_critical raised after the recompute")
+    assert (a["severity"], a["status"], a["occurrences"]) == ("critical", "active", 1)
+    assert a["details"]["score"] < 50
