@@ -16,6 +16,28 @@
 
 #define SWEEP_PAGE 500
 
+/* intelligence_alerts_total: set once by alerting_metrics before any thread
+ * evaluates, then only read. */
+static metrics_family *changes;
+
+int
+alerting_metrics(metrics_registry *reg)
+{
+    static const char *const labels[] = {"type", "change"};
+    changes =
+        metrics_counter(reg, "intelligence_alerts_total",
+                        "Alerts opened, updated and resolved by the rules, by type", labels, 2);
+    return changes ? 0 : -1;
+}
+
+static void
+count(alert_type type, const char *change)
+{
+    const char *labels[] = {alert_type_name(type), change};
+    if (changes)
+        metrics_inc(changes, labels, 1);
+}
+
 /* An evaluation after a score or an event raises and resolves; the sweep
  * only resolves. */
 typedef enum { EVAL_EVENT = 0, EVAL_SWEEP } eval_mode;
@@ -72,6 +94,8 @@ apply(store *s, eval_mode mode, alert_type type, const char *client_id, const ch
             store_alert_raise(s, alert_type_name(type), alert_severity_name(v->severity), client_id,
                               subject, v->message, js_text(d, NULL), at, &changed, NULL);
         json_object_put(d);
+        if (st == ST_OK)
+            count(type, changed ? "opened" : "updated");
         if (st == ST_OK && changed)
             log_msg(LOGL_INFO,
                     LOG_FIELDS(LF_STR("alert_type", alert_type_name(type)),
@@ -82,6 +106,8 @@ apply(store *s, eval_mode mode, alert_type type, const char *client_id, const ch
         st = store_alert_resolve(s, alert_type_name(type), subject, at, &changed);
         if (st == ST_OK && changed && resolved)
             (*resolved)++;
+        if (st == ST_OK && changed)
+            count(type, "resolved");
         if (st == ST_OK && changed)
             log_msg(
                 LOGL_INFO,

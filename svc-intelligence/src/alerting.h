@@ -14,7 +14,12 @@
 
 #include <stdint.h>
 
+#include "metrics.h"
 #include "store.h"
+
+/* Count the rules' changes in reg: intelligence_alerts_total{type,change},
+ * change opened, updated or resolved. Once, before any evaluation. */
+int alerting_metrics(metrics_registry *reg);
 
 /* score_drop and health_critical of a client, after its score was stored. */
 store_status alerting_scores(store *s, const char *client_id, int64_t now_ms);

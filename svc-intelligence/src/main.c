@@ -51,6 +51,8 @@ intelligence_init(app *a)
     s->store = store_new(app_db(a));
     s->on_score = alerting_on_score; /* the alert rules follow scores and events */
     s->on_event = alerting_on_event;
+    if (alerting_metrics(app_metrics(a)) != 0)
+        return -1;
     return s->store ? 0 : -1;
 }
 

@@ -16,6 +16,7 @@ import pytest
 
 import natsclient
 from harness import check_error, http, is_rfc3339, service_headers, wait_for
+from promtext import Metrics
 
 EVENT_WAIT_S = 20  # an event through JetStream, its consumer and the rules
 
@@ -94,7 +95,14 @@ ALERT_KEYS = {"id", "type", "severity", "client_id", "subject", "message", "deta
               "resolved_at"}
 
 
+def alert_changes(suite, change):
+    text = http("GET", suite["svc-intelligence"].url + "/metrics",
+                headers=service_headers(suite.token)).text
+    return Metrics(text).get("intelligence_alerts_total", type="health_critical", change=change)
+
+
 def test_critical_score_raises_one_alert_updates_it_and_resolves(intel, suite):
+    before = {c: alert_changes(suite, c) for c in ("opened", "updated", "resolved")}
     cid, h = critical_client(intel)
     a = intel.one(cid, "health_critical")
     assert set(a) == ALERT_KEYS
@@ -123,6 +131,9 @@ def test_critical_score_raises_one_alert_updates_it_and_resolves(intel, suite):
     assert c["status"] == "resolved" and is_rfc3339(c["resolved_at"])
     assert c["resolved_at"] >= c["last_seen_at"] and c["occurrences"] == 2
     assert intel.alerts(f"client_id={cid}&status=active")["total"] == 0
+    # Counted: opened, updated, resolved (other clients' alerts may add more).
+    for change in ("opened", "updated", "resolved"):
+        assert alert_changes(suite, change) >= before[change] + 1, change
 
     # A later fall that stays above critical: the resolved alert stays as it
     # was, and no new critical alert is raised.
