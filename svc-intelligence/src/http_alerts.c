@@ -35,6 +35,17 @@ uuid_ok(const char *s)
     return util_uuid_valid(s);
 }
 
+/* A user id as the gateway sends it (a uuid), or another service's name. */
+static bool
+who_valid(const char *who)
+{
+    size_t n = who ? strlen(who) : 0;
+    for (size_t i = 0; i < n; i++)
+        if (who[i] < 0x21 || who[i] > 0x7e)
+            return false;
+    return n >= 1 && n <= WHO_MAX;
+}
+
 int
 http_alerts_list(web_req *r)
 {
@@ -80,9 +91,10 @@ http_alerts_acknowledge(web_req *r)
         return 0;
     /* The gateway names the caller; a direct call without one says who it
      * is no other way. */
-    if (!who || !*who || strlen(who) > WHO_MAX)
+    if (!who_valid(who))
         return web_reply_error(r, 400, "invalid_request",
-                               "X-User-Id: the acknowledging user is required (1 to %d bytes)",
+                               "X-User-Id: the acknowledging user is required (1 to %d "
+                               "printable ASCII characters)",
                                WHO_MAX);
     util_now_rfc3339(at);
     store_status st = store_alert_ack(intel_of(web_app(r))->store, id, who, at, &out);
