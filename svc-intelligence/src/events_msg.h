@@ -25,11 +25,10 @@ typedef enum {
     EV_NKINDS
 } ev_kind;
 
-#define EV_MAX_BYTES   65536 /* a payload larger than this is refused */
-#define EV_TEXT_MAX    1000  /* error texts are cut to this many bytes */
-#define EV_OBJECT_MAX  4096  /* counts and details, as JSON text */
-#define EV_MAX_PARAMS  10
-#define EV_CLIENT_NONE NULL
+#define EV_MAX_BYTES  65536 /* a payload larger than this is refused */
+#define EV_TEXT_MAX   1000  /* error texts are cut to this many bytes */
+#define EV_OBJECT_MAX 4096  /* counts and details, as JSON text */
+#define EV_MAX_PARAMS 10
 
 typedef struct ev_msg {
     ev_kind kind;

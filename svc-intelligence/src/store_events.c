@@ -4,21 +4,51 @@
 
 #include <stdlib.h>
 
+#include "log.h"
 #include "store_internal.h"
+
+/* Only what the row itself caused is final: a value the database refuses
+ * (a check, a type, an unknown client). Any other failure may pass (a
+ * failover, a lost connection), so the event is tried again, not lost. */
+static store_status
+save_status(db_status st)
+{
+    switch (st) {
+    case DB_OK:
+        return ST_OK;
+    case DB_ERR_FOREIGN_KEY:
+        return ST_NOT_FOUND;
+    case DB_ERR_CONSTRAINT:
+    case DB_ERR_INVALID:
+        return ST_ERROR;
+    default:
+        return ST_UNAVAILABLE;
+    }
+}
 
 store_status
 store_event_save(store *s, const ev_msg *m, bool *changed)
 {
     PGresult *res = NULL;
+    db_conn *c = NULL;
     *changed = false;
     if (m->kind >= EV_NKINDS)
         return ST_ERROR;
     /* QE_JOB .. QE_ACTIVITY follow ev_kind. */
-    store_status st = store_run1(s, &store_event_sql[m->kind], m->np, m->p, &res);
-    if (st == ST_OK)
+    const store_stmt *q = &store_event_sql[m->kind];
+    db_status st = db_acquire(s->pool, STORE_WAIT_MS, &c);
+    if (st == DB_OK) {
+        st = db_exec_prepared(c, q->name, q->sql, m->np, m->p, &res);
+        if (st != DB_OK && st != DB_ERR_FOREIGN_KEY)
+            log_msg(LOGL_WARN,
+                    LOG_FIELDS(LF_STR("statement", q->name), LF_STR("error", db_last_error(c))),
+                    "intelligence statement failed");
+    }
+    if (st == DB_OK)
         *changed = PQntuples(res) > 0;
     PQclear(res);
-    return st;
+    db_release(c);
+    return save_status(st);
 }
 
 static long

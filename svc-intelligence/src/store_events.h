@@ -11,8 +11,9 @@
 
 /* Store m (parsed, m->keep). *changed: whether a row was written (false for
  * a duplicate, or a report older than the stored one). ST_NOT_FOUND: an
- * activity entry of a client that is not registered. ST_UNAVAILABLE: the
- * database is away (try again later). */
+ * activity entry of a client that is not registered. ST_ERROR: the database
+ * refused the values (a check, a type). ST_UNAVAILABLE: any other failure,
+ * the database being away first of all (try again later). */
 store_status store_event_save(store *s, const ev_msg *m, bool *changed);
 
 #endif

@@ -329,3 +329,17 @@ def test_two_replicas_share_the_consumers(bus, intel, suite, spawn):
     assert sum(s for s, _ in got.values()) == 40 and sum(u for _, u in got.values()) == 40, got
     assert all(s + u > 0 for s, u in got.values()), f"one replica got nothing: {got}"
     assert activity_total(intel, cid) == 40
+
+
+def test_a_burst_of_events_gives_one_recompute(bus, intel, suite):
+    """SCORE_DEBOUNCE_MS (2 s here): ten entries published at once give one
+    stored score; one more entry later gives one more."""
+    cid = intel.client()["id"]
+    for _ in range(10):
+        publish(bus, "events.activity." + cid, activity(cid))
+    wait_score(suite, cid, lambda s: s["factors"]["engagement"]["details"].get(
+        "activities_30d") == 10, "the score after the burst")
+    publish(bus, "events.activity." + cid, activity(cid))
+    wait_score(suite, cid, lambda s: s["factors"]["engagement"]["details"].get(
+        "activities_30d") == 11, "the score after one more entry")
+    assert count(suite, "client_health_scores", f"client_id = '{cid}'") == 2
