@@ -101,18 +101,18 @@ apply(store *s, eval_mode mode, alert_type type, const char *client_id, const ch
                     LOG_FIELDS(LF_STR("alert_type", alert_type_name(type)),
                                LF_STR("subject", subject),
                                LF_STR("severity", alert_severity_name(v->severity))),
-                    "alert raised: %s", v->message);
+                    "alert raised"); /* not the message: it may quote an outside error */
     } else if (effect == ALERT_DO_RESOLVE) {
         st = store_alert_resolve(s, alert_type_name(type), subject, at, &changed);
         if (st == ST_OK && changed && resolved)
             (*resolved)++;
-        if (st == ST_OK && changed)
+        if (st == ST_OK && changed) {
             count(type, "resolved");
-        if (st == ST_OK && changed)
             log_msg(
                 LOGL_INFO,
                 LOG_FIELDS(LF_STR("alert_type", alert_type_name(type)), LF_STR("subject", subject)),
                 "alert resolved");
+        }
     }
     if (st != ST_OK)
         log_msg(LOGL_WARN,
