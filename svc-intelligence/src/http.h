@@ -30,6 +30,11 @@ int http_reports_get(web_req *r);    /* http_reports.c */
 int http_system_health(web_req *r);    /* http_system.c */
 int http_scores_recompute(web_req *r); /* http_system.c */
 
+/* Alerts (http_alerts.c). */
+int http_alerts_list(web_req *r);
+int http_alerts_get(web_req *r);
+int http_alerts_acknowledge(web_req *r);
+
 /* The {id} of the path, or NULL after answering 400. */
 const char *http_client_id(web_req *r);
 /* Answer a store failure: 404 naming what, 409 with conflict, 503, 500. */

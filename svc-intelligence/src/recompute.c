@@ -1,8 +1,9 @@
 /* recompute: score many clients in parallel; see recompute.h. Each worker
  * takes a batch of clients at a time: their inputs in one snapshot with one
  * statement per kind (store_health_inputs_many), the scores computed here
- * (score.c, as scoring_run does), then stored in one statement. Ten
- * thousand clients are then a few hundred statements, not fifty thousand. */
+ * (score.c, as scoring_run does) and stored in one statement; then, client
+ * by client, the alerts' score rules and the recommendations, which are not
+ * batched (alerting.c, recs.c). */
 #include "recompute.h"
 
 #include <pthread.h>
@@ -10,7 +11,9 @@
 #include <stdlib.h>
 #include <time.h>
 
+#include "alerting.h"
 #include "log.h"
+#include "recs.h"
 #include "score.h"
 #include "score_json.h"
 #include "util.h"
@@ -28,6 +31,7 @@ typedef struct job {
     long done;                     /* atomic */
     long failed;                   /* atomic */
     long missing;                  /* atomic */
+    long recs_failed;              /* atomic: recommendations not refreshed */
 } job;
 
 /* The score of one client as the batch save wants it. */
@@ -42,6 +46,25 @@ score_row(const char *id, const score_result *r)
     json_object_object_add(o, "d7", r->has_d7 ? json_object_new_int(r->trend_d7) : NULL);
     json_object_object_add(o, "d30", r->has_d30 ? json_object_new_int(r->trend_d30) : NULL);
     return o;
+}
+
+/* What follows every stored score (scoring_run does the same): the alerts'
+ * score rules read the stored scores, and the recommendations read the open
+ * alerts, in that order. A failure there is logged where it happens; the
+ * score stands. */
+static void
+after_save(job *j, json_object *ids, const score_result *res, const bool *found, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        if (!found[i])
+            continue;
+        const char *id = json_object_get_string(json_object_array_get_idx(ids, i));
+        json_object *open = NULL;
+        alerting_scores(j->s->store, id, j->now_ms);
+        if (recs_refresh(j->s->store, id, &res[i], j->now_ms, &open) != ST_OK)
+            __atomic_fetch_add(&j->recs_failed, 1, __ATOMIC_RELAXED);
+        json_object_put(open);
+    }
 }
 
 /* Score clients [from, from + n) of the job. */
@@ -71,10 +94,8 @@ run_batch(job *j, size_t from, size_t n)
     }
     if (st == ST_OK && scored > 0)
         st = store_scores_save_many(j->s->store, rows, j->at);
-    for (size_t i = 0; st == ST_OK && j->s->on_score && i < n; i++)
-        if (found[i])
-            j->s->on_score(j->s, json_object_get_string(json_object_array_get_idx(ids, i)), &res[i],
-                           j->now_ms / 1000);
+    if (st == ST_OK)
+        after_save(j, ids, res, found, n);
     if (st == ST_OK) {
         __atomic_fetch_add(&j->done, scored, __ATOMIC_RELAXED);
         __atomic_fetch_add(&j->missing, missing, __ATOMIC_RELAXED);
@@ -134,8 +155,10 @@ recompute_run(intel *s, json_object *ids, int workers, int64_t now_ms, recompute
         .duration_ms = (util_mono_ns() - t0) / 1000000,
     };
     json_object_put(j.ids);
-    if (j.failed > 0)
-        log_msg(LOGL_WARN, LOG_FIELDS(LF_INT("failed", j.failed), LF_INT("scored", j.done)),
-                "some scores could not be recomputed");
+    if (j.failed > 0 || j.recs_failed > 0)
+        log_msg(LOGL_WARN,
+                LOG_FIELDS(LF_INT("failed", j.failed), LF_INT("scored", j.done),
+                           LF_INT("recommendations_failed", j.recs_failed)),
+                "some scores could not be recomputed, or their recommendations refreshed");
     return ST_OK;
 }

@@ -1,8 +1,8 @@
 /* recompute: POST /scores/recompute: score many clients at once, in
  * parallel over the database pool, each exactly as GET /clients/{id}/health
  * does (scoring.c), so that a recomputed score is stored like any other.
- * Recommendations are not refreshed here: as after an event's recompute,
- * they are when the client's health is next read.
+ * Each stored score is followed by what follows any: the alerts' score
+ * rules, then the recommendations (as scoring_run).
  * Prefix recompute_. */
 #ifndef INTEL_RECOMPUTE_H
 #define INTEL_RECOMPUTE_H
@@ -24,8 +24,7 @@ typedef struct recompute_result {
 
 /* Score every active client (ids NULL) or the listed ones (a JSON array of
  * UUID strings, checked by the caller) as of now_ms, on up to workers
- * threads, and run s->on_score for each stored score (as the event
- * recomputes do). ST_OK unless the list of clients could not be read. */
+ * threads. ST_OK unless the list of clients could not be read. */
 store_status recompute_run(intel *s, json_object *ids, int workers, int64_t now_ms,
                            recompute_result *out);
 

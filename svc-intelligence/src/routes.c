@@ -30,6 +30,9 @@ static const web_route routes[] = {
     {"POST", P "/recommendations/{id}/decline", http_recs_decline, WEB_JSON_BODY, NULL},
     {"GET", P "/reports", http_reports_list, 0, NULL},
     {"GET", P "/reports/{id}", http_reports_get, 0, NULL},
+    {"GET", P "/alerts", http_alerts_list, 0, NULL},
+    {"GET", P "/alerts/{id}", http_alerts_get, 0, NULL},
+    {"POST", P "/alerts/{id}/acknowledge", http_alerts_acknowledge, 0, NULL},
 };
 
 const web_route *

@@ -64,6 +64,25 @@ enum {
 };
 extern const store_stmt store_report_sql[QP_N];
 
+/* Alerts (store_sql_alerts.c). */
+enum {
+    QA_RAISE = 0,
+    QA_RESOLVE,
+    QA_ACK,
+    QA_GET,
+    QA_LIST,
+    QA_COUNT,
+    QA_OPEN,
+    QA_SCORES,
+    QA_JOBS,
+    QA_CHECKS,
+    QA_RUNS,
+    QA_RUN_SOURCE,
+    QA_USAGE,
+    QA_N
+};
+extern const store_stmt store_alert_sql[QA_N];
+
 struct store {
     db_pool *pool;
 };
