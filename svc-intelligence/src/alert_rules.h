@@ -84,6 +84,9 @@ typedef struct alert_scores {
     int64_t current_at;
     int peak; /* -1: none in the window */
     int64_t peak_at;
+    /* Whether the client's score_drop and health_critical alerts are open:
+     * a clear verdict has nothing to resolve otherwise. */
+    bool drop_open, critical_open;
 } alert_scores;
 
 /* A finished job of a client. */

@@ -130,13 +130,17 @@ eval_scores(store *s, eval_mode mode, alert_type type, const char *client_id, in
     alert_scores in;
     alert_verdict v;
     store_status st = store_alert_scores(s, client_id, now_ms, &in);
+    /* A clear verdict on an alert that is not open has nothing to do: no
+     * statement (most scores of most clients). */
     if (st == ST_OK && type != ALERT_HEALTH_CRITICAL) {
         alert_score_drop(&in, now_ms / 1000, &v);
-        st = apply(s, mode, ALERT_SCORE_DROP, client_id, client_id, &v, now_ms, resolved);
+        if (v.action != ALERT_CLEAR || in.drop_open)
+            st = apply(s, mode, ALERT_SCORE_DROP, client_id, client_id, &v, now_ms, resolved);
     }
     if (st == ST_OK && type != ALERT_SCORE_DROP) {
         alert_health_critical(&in, &v);
-        st = apply(s, mode, ALERT_HEALTH_CRITICAL, client_id, client_id, &v, now_ms, resolved);
+        if (v.action != ALERT_CLEAR || in.critical_open)
+            st = apply(s, mode, ALERT_HEALTH_CRITICAL, client_id, client_id, &v, now_ms, resolved);
     }
     return st;
 }

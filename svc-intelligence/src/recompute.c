@@ -25,6 +25,7 @@ typedef struct job {
     intel *s;
     json_object *ids; /* the clients to score */
     size_t n;
+    size_t batch; /* clients per batch */
     int64_t now_ms;
     char at[UTIL_RFC3339_LEN + 1]; /* computed_at */
     size_t next;                   /* atomic: the first client of the next batch */
@@ -59,11 +60,9 @@ after_save(job *j, json_object *ids, const score_result *res, const bool *found,
         if (!found[i])
             continue;
         const char *id = json_object_get_string(json_object_array_get_idx(ids, i));
-        json_object *open = NULL;
         alerting_scores(j->s->store, id, j->now_ms);
-        if (recs_refresh(j->s->store, id, &res[i], j->now_ms, &open) != ST_OK)
+        if (recs_refresh(j->s->store, id, &res[i], j->now_ms, NULL) != ST_OK)
             __atomic_fetch_add(&j->recs_failed, 1, __ATOMIC_RELAXED);
-        json_object_put(open);
     }
 }
 
@@ -114,10 +113,10 @@ worker(void *arg)
 {
     job *j = arg;
     for (;;) {
-        size_t from = __atomic_fetch_add(&j->next, BATCH, __ATOMIC_RELAXED);
+        size_t from = __atomic_fetch_add(&j->next, j->batch, __ATOMIC_RELAXED);
         if (from >= j->n)
             return NULL;
-        run_batch(j, from, j->n - from < BATCH ? j->n - from : BATCH);
+        run_batch(j, from, j->n - from < j->batch ? j->n - from : j->batch);
     }
 }
 
@@ -135,9 +134,18 @@ recompute_run(intel *s, json_object *ids, int workers, int64_t now_ms, recompute
         return st;
     util_rfc3339(&ts, j.at);
     j.n = json_object_array_length(j.ids);
-    size_t batches = (j.n + BATCH - 1) / BATCH;
     if (workers > MAX_WORKERS)
         workers = MAX_WORKERS;
+    if (workers < 1)
+        workers = 1;
+    /* Batches of BATCH, smaller when there are too few to keep every worker
+     * busy. */
+    j.batch = (j.n + (size_t)workers - 1) / (size_t)workers;
+    if (j.batch > BATCH)
+        j.batch = BATCH;
+    if (j.batch < 1)
+        j.batch = 1;
+    size_t batches = (j.n + j.batch - 1) / j.batch;
     if ((size_t)workers > batches)
         workers = (int)batches;
     /* The calling thread works too: the job finishes even without threads. */

@@ -57,5 +57,7 @@ recs_refresh(store *s, const char *client_id, const score_result *r, int64_t now
     util_rfc3339(&ts, at);
     for (size_t i = 0; i < n && st == ST_OK; i++)
         st = keep(s, client_id, &items[i], at);
-    return st == ST_OK ? store_recs_open(s, client_id, open) : st;
+    if (st != ST_OK || !open)
+        return st;
+    return store_recs_open(s, client_id, open);
 }

@@ -15,7 +15,8 @@
 
 /* Suggest what the rules give for score r at now_ms (milliseconds since
  * the epoch: created_at; the rules use whole seconds) unless suppressed,
- * then *open: the client's open recommendations, newest first. */
+ * then *open: the client's open recommendations, newest first (not read
+ * when open is NULL: a bulk recompute has no use for them). */
 store_status recs_refresh(store *s, const char *client_id, const score_result *r, int64_t now_ms,
                           json_object **open);
 

@@ -134,11 +134,15 @@ store_alert_scores(store *s, const char *client_id, int64_t now_ms, alert_scores
     char at[UTIL_RFC3339_LEN + 1];
     PGresult *res = NULL;
     at_of(now_ms, at);
-    const char *p[] = {client_id, at};
-    store_status st = store_run1(s, &store_alert_sql[QA_SCORES], 2, p, &res);
+    const char *p[] = {client_id, at, client_id};
+    store_status st = store_run1(s, &store_alert_sql[QA_SCORES], 3, p, &res);
     if (st == ST_OK && PQntuples(res) == 1)
-        *out = (alert_scores){(int)num(res, 0, 0), num(res, 0, 1), (int)num(res, 0, 2),
-                              num(res, 0, 3)};
+        *out = (alert_scores){(int)num(res, 0, 0),
+                              num(res, 0, 1),
+                              (int)num(res, 0, 2),
+                              num(res, 0, 3),
+                              PQgetvalue(res, 0, 4)[0] == 't',
+                              PQgetvalue(res, 0, 5)[0] == 't'};
     else if (st == ST_OK)
         st = ST_ERROR;
     PQclear(res);

@@ -24,6 +24,28 @@
     "WHERE ($1::text IS NULL OR a.status = $1) AND ($2::text IS NULL OR a.severity = $2) " \
     "AND ($3::uuid IS NULL OR a.client_id = $3) AND ($4::text IS NULL OR a.type = $4) "
 
+/* The latest stored score, the highest of the 7 days up to now, and
+ * whether the client's score_drop and health_critical alerts are open (a
+ * clear verdict has nothing to resolve otherwise). $1 the client, $2 now,
+ * $3 the client as the alerts name it (their subject, the text given). */
+#define SCORES                                                                  \
+    "SELECT coalesce(l.overall_score, -1), "                                    \
+    "coalesce(floor(extract(epoch FROM l.computed_at))::bigint, 0), "           \
+    "coalesce(p.overall_score, -1), "                                           \
+    "coalesce(floor(extract(epoch FROM p.computed_at))::bigint, 0), "           \
+    "EXISTS (SELECT 1 FROM intelligence.alerts WHERE type = 'score_drop' "      \
+    "AND subject = $3 AND status <> 'resolved'), "                              \
+    "EXISTS (SELECT 1 FROM intelligence.alerts WHERE type = 'health_critical' " \
+    "AND subject = $3 AND status <> 'resolved') "                               \
+    "FROM (SELECT 1) one LEFT JOIN LATERAL (SELECT overall_score, computed_at " \
+    "FROM intelligence.client_health_scores WHERE client_id = $1 "              \
+    "AND computed_at <= $2::timestamptz ORDER BY computed_at DESC, id DESC "    \
+    "LIMIT 1) l ON true LEFT JOIN LATERAL (SELECT overall_score, computed_at "  \
+    "FROM intelligence.client_health_scores WHERE client_id = $1 "              \
+    "AND overall_score IS NOT NULL AND computed_at <= $2::timestamptz "         \
+    "AND computed_at >= $2::timestamptz - interval '7 days' "                   \
+    "ORDER BY overall_score DESC, computed_at DESC LIMIT 1) p ON true"
+
 const store_stmt store_alert_sql[QA_N] = {
     /* $1 type, $2 severity, $3 client_id (kept only when the client is
      * known: an event may name one not registered yet), $4 subject,
@@ -62,28 +84,7 @@ const store_stmt store_alert_sql[QA_N] = {
 
     /* The facts. $1 the subject's key, $2 now. */
     /* The latest stored score, and the highest of the 7 days up to now. */
-    [QA_SCORES] =
-        {"alert_scores",
-         "SELECT coalesce(l.overall_score, -1), coalesce(" EPOCH(
-             "l.computed_at") ", 0), "
-                              "coalesce(p.overall_score, -1), coalesce(" EPOCH(
-                                  "p.computed_at") ", 0) "
-                                                   "FROM (SELECT 1) one LEFT JOIN LATERAL (SELECT "
-                                                   "overall_score, computed_at "
-                                                   "FROM intelligence.client_health_scores WHERE "
-                                                   "client_id = $1 "
-                                                   "AND computed_at <= $2::timestamptz ORDER BY "
-                                                   "computed_at DESC, id DESC "
-                                                   "LIMIT 1) l ON true LEFT JOIN LATERAL (SELECT "
-                                                   "overall_score, computed_at "
-                                                   "FROM intelligence.client_health_scores WHERE "
-                                                   "client_id = $1 "
-                                                   "AND overall_score IS NOT NULL AND computed_at "
-                                                   "<= $2::timestamptz "
-                                                   "AND computed_at >= $2::timestamptz - interval "
-                                                   "'7 days' "
-                                                   "ORDER BY overall_score DESC, computed_at DESC "
-                                                   "LIMIT 1) p ON true"},
+    [QA_SCORES] = {"alert_scores", SCORES},
     /* $3: at most this many jobs. */
     [QA_JOBS] = {"alert_jobs",
                  "SELECT " EPOCH(

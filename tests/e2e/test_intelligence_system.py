@@ -389,3 +389,26 @@ def test_summary_reads_each_clients_newest_score(suite, tokens):
     assert in_summary() == (99, "healthy")
     assert int(suite.pg.psql("SELECT count(*) FROM intelligence.client_latest_scores "
                              f"WHERE client_id = '{cid}'")) == 1
+
+
+def test_recompute_runs_the_alert_rules_and_the_recommendations(suite, tokens):
+    """Every stored score is followed by the alerts' score rules, then the
+    recommendations: a recomputed one too."""
+    call = intel(suite, tokens)
+    cid = call("POST", "/clients", 201, json={"name": "Late " + secrets.token_hex(4)})["id"]
+    # payment_health alone: 100 - (10 + 2 x 25) = 40, critical.
+    due = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() - 25 * 86400 - 3600))
+    call("POST", f"/clients/{cid}/payments", 201,
+         json={"invoice": "L-1", "amount": "80.00", "due_at": due, "status": "open"})
+    assert call("POST", "/scores/recompute", json={"client_ids": [cid]})["recomputed"] == 1
+    alerts = call("GET", f"/alerts?client_id={cid}&type=health_critical&status=active")
+    assert alerts["total"] == 1, alerts
+    assert alerts["items"][0]["occurrences"] == 1
+    recs = call("GET", f"/recommendations?client_id={cid}&status=open")["items"]
+    assert "follow_up_invoices" in {r["type"] for r in recs}, recs
+    # Again: the open alert is updated, no recommendation is repeated.
+    call("POST", "/scores/recompute", json={"client_ids": [cid]})
+    again = call("GET", f"/alerts?client_id={cid}&type=health_critical")
+    assert again["total"] == 1 and again["items"][0]["occurrences"] == 2, again
+    assert len(call("GET", f"/recommendations?client_id={cid}&status=open")["items"]) \
+        == len(recs)

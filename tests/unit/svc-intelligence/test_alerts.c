@@ -40,7 +40,7 @@ detail_text(const alert_verdict *v, const char *name)
 static alert_verdict
 drop(int current, int peak, int64_t peak_at)
 {
-    alert_scores in = {current, NOW, peak, peak_at};
+    alert_scores in = {current, NOW, peak, peak_at, false, false};
     alert_verdict v;
     alert_score_drop(&in, NOW, &v);
     return v;
@@ -77,7 +77,7 @@ test_score_drop(void **state)
 static alert_verdict
 critical(int current)
 {
-    alert_scores in = {current, NOW - 60, current, NOW - 60};
+    alert_scores in = {current, NOW - 60, current, NOW - 60, false, false};
     alert_verdict v;
     alert_health_critical(&in, &v);
     return v;
