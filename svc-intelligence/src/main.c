@@ -7,6 +7,7 @@
 #include <stdlib.h>
 
 #include "app.h"
+#include "decide_llm.h"
 #include "http.h"
 #include "intel.h"
 
@@ -40,6 +41,8 @@ static const app_spec intelligence_spec = {
     .api_prefix = "/api/intelligence",
     .on_init = intelligence_init,
     .on_close = intelligence_close,
+    .vars = decide_llm_vars, /* the reasoning's optional rephrasing */
+    .nvars = DECIDE_LLM_NVARS,
 };
 
 int

@@ -22,6 +22,10 @@ static const web_route routes[] = {
     SIG("payments", SIG_PAYMENTS),
     SIG("projects", SIG_PROJECTS),
     SIG("quotes", SIG_QUOTES),
+    {"POST", P "/decide", http_decide, WEB_JSON_BODY, NULL},
+    {"GET", P "/decisions", http_decisions_list, 0, NULL},
+    {"GET", P "/decisions/{id}", http_decision_get, 0, NULL},
+    {"GET", P "/schedule/recommendations", http_schedule_recommendations, 0, NULL},
 };
 
 const web_route *

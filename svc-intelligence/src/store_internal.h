@@ -34,6 +34,10 @@ enum {
 };
 extern const store_stmt store_health_sql[QH_N];
 
+/* Decisions (store_sql_decide.c). */
+enum { QD_FACTS = 0, QD_INSERT, QD_GET, QD_LIST, QD_COUNT, QD_CLIENTS, QD_CLIENTS_COUNT, QD_N };
+extern const store_stmt store_decide_sql[QD_N];
+
 struct store {
     db_pool *pool;
 };
