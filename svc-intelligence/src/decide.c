@@ -278,12 +278,13 @@ decide_best_daily(const char *job_type, int64_t now, const decide_facts *f, deci
             next[b] = s.at;
         sum[b] += s.score;
     }
-    int best = -1;
-    for (int b = 0; b < 96; b++)
-        if (cnt[b] && (best < 0 || sum[b] / cnt[b] > sum[best] / cnt[best] + 1e-9))
+    /* Every quarter of the local day occurs in a week, so each has a count. */
+    int best = 0;
+    for (int b = 1; b < 96; b++)
+        if (cnt[b] && (!cnt[best] || sum[b] / cnt[b] > sum[best] / cnt[best] + 1e-9))
             best = b;
     out->local = best * 15;
-    out->score = round(sum[best] / cnt[best] * 10) / 10;
+    out->score = cnt[best] ? round(sum[best] / cnt[best] * 10) / 10 : 0;
     out->next = next[best];
     decide_daily_explain(&q, f, peak, out);
 }

@@ -131,7 +131,7 @@ typedef struct decide_result {
     size_t candidates; /* slots left after the constraints */
     double confidence;
     char reasoning[DECIDE_TEXT];
-    char alt_reasoning[DECIDE_MAX_ALTS][256];
+    char alt_reasoning[DECIDE_MAX_ALTS][512];
     decide_risk risks[DECIDE_MAX_RISKS];
     size_t nrisks;
 } decide_result;
@@ -143,6 +143,9 @@ const char *decide_kind_name(decide_kind k);
 /* {decision, scheduled_for, local_time, timezone, confidence, reasoning,
  * alternatives, risk_factors, recommended_actions}: a new object. */
 json_object *decide_json(const decide_result *r, const decide_facts *f);
+/* A JSON number written with the given decimals ("0.85", not
+ * 0.84999999999999998). */
+json_object *decide_number(double v, int decimals);
 
 /* The best local time of day for a daily job_type over the week from now:
  * every slot scored as decide_run does without constraints (but for "sooner

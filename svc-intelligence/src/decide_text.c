@@ -142,7 +142,7 @@ reasons(const decide_request *q, const decide_facts *f, double peak, const decid
             add(t, "%d minutes from the preferred time %02d:%02d", d, q->preferred[best] / 60,
                 q->preferred[best] % 60);
     } else if (q->npreferred) {
-        add(t, "not within an hour of a preferred time (none of them was open)");
+        add(t, "more than two hours from every preferred time");
     } else {
         add(t, "no preferred time was given");
     }
@@ -236,6 +236,15 @@ decide_daily_explain(const decide_request *q, const decide_facts *f, double peak
 }
 
 json_object *
+decide_number(double v, int decimals)
+{
+    char s[32];
+    double p = decimals == 1 ? 10 : 100;
+    snprintf(s, sizeof(s), "%.*f", decimals, v);
+    return json_object_new_double_s(round(v * p) / p, s);
+}
+
+json_object *
 decide_json(const decide_result *r, const decide_facts *f)
 {
     char utc[UTIL_RFC3339_LEN + 1], local[40];
@@ -247,8 +256,8 @@ decide_json(const decide_result *r, const decide_facts *f)
     json_object_object_add(o, "scheduled_for", json_object_new_string(utc));
     json_object_object_add(o, "local_time", json_object_new_string(local));
     json_object_object_add(o, "timezone", json_object_new_string(decide_zone_name(f->zone)));
-    json_object_object_add(o, "score", json_object_new_double(round(r->best.score * 10) / 10));
-    json_object_object_add(o, "confidence", json_object_new_double(r->confidence));
+    json_object_object_add(o, "score", decide_number(r->best.score, 1));
+    json_object_object_add(o, "confidence", decide_number(r->confidence, 2));
     json_object_object_add(o, "reasoning", json_object_new_string(r->reasoning));
     for (size_t i = 0; i < r->nalts; i++) {
         json_object *a = json_object_new_object();
@@ -256,8 +265,7 @@ decide_json(const decide_result *r, const decide_facts *f)
         local_rfc3339(&r->alts[i], local, sizeof(local));
         json_object_object_add(a, "scheduled_for", json_object_new_string(utc));
         json_object_object_add(a, "local_time", json_object_new_string(local));
-        json_object_object_add(a, "score",
-                               json_object_new_double(round(r->alts[i].score * 10) / 10));
+        json_object_object_add(a, "score", decide_number(r->alts[i].score, 1));
         json_object_object_add(a, "reasoning", json_object_new_string(r->alt_reasoning[i]));
         json_object_array_add(alts, a);
     }

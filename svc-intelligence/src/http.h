@@ -20,10 +20,12 @@ int http_signal_create(web_req *r);  /* http_signals.c */
 int http_signal_list(web_req *r);    /* http_signals.c */
 int http_client_health(web_req *r);  /* http_health.c */
 int http_health_summary(web_req *r); /* http_health.c */
-int http_decide(web_req *r);                   /* http_decide.c */
-int http_decisions_list(web_req *r);           /* http_decide.c */
-int http_decision_get(web_req *r);             /* http_decide.c */
-int http_schedule_recommendations(web_req *r); /* http_decide.c */
+
+/* Scheduling decisions (http_decide.c). */
+int http_decide(web_req *r);
+int http_decisions_list(web_req *r);
+int http_decision_get(web_req *r);
+int http_schedule_recommendations(web_req *r);
 
 /* The {id} of the path, or NULL after answering 400. */
 const char *http_client_id(web_req *r);

@@ -227,7 +227,7 @@ daily_of(json_object *client, const decide_stats *ds, int64_t now, int64_t *own)
         json_object_object_add(o, "local_time", json_object_new_string(hhmm));
         json_object_object_add(o, "timezone", json_object_new_string(decide_zone_name(f.zone)));
         json_object_object_add(o, "next_at", json_object_new_string(next));
-        json_object_object_add(o, "score", json_object_new_double(d.score));
+        json_object_object_add(o, "score", decide_number(d.score, 1));
         json_object_object_add(o, "reasoning", json_object_new_string(d.reasoning));
         json_object_object_add(out, types[t], o);
         /* The next job type keeps clear of this one, every day of the week. */

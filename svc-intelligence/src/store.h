@@ -73,7 +73,7 @@ store_status store_summary(store *s, const char *band, long limit, long offset, 
  * NULL (no failures then). */
 typedef struct store_decide_facts {
     char timezone[65];
-    char health[16]; /* "" when never scored */
+    char health[16];                       /* "" when never scored */
     int integrations, unhealthy, degraded; /* by each integration's latest check */
     int failures_7d, failures_24h;         /* of job_type */
     char last_error[160];                  /* of its latest failure, "" when none */
@@ -83,8 +83,8 @@ store_status store_decide_facts_get(store *s, const char *client_id, const char 
 /* Keep a decision; *out is the row as GET /decisions/{id} shows it.
  * request and response: JSON objects' text; requested_by may be NULL. */
 typedef struct store_decision {
-    const char *client_id, *context, *job_type, *decision, *request, *response,
-        *scheduled_for, *confidence, *requested_by;
+    const char *client_id, *context, *job_type, *decision, *request, *response, *scheduled_for,
+        *confidence, *requested_by;
 } store_decision;
 store_status store_decision_save(store *s, const store_decision *d, json_object **out);
 store_status store_decision_get(store *s, const char *id, json_object **out);
