@@ -314,3 +314,42 @@ def test_reasoning_rephrased(llm_intel, intel, suite):
         d2 = intel.decide(client_id=c["id"], constraints={"preferred_times": ["09:00"]})
         assert d2["reasoning"] == det and "reasoning_deterministic" not in d2, mode
     assert key not in suite["svc-intelligence"].log_text()
+
+
+def test_risks_from_checks_and_failures(suite, intel):
+    c = intel.client(timezone="Europe/Paris")
+    cid = c["id"]
+    calm = intel.decide(client_id=cid, job_type="menu_sync",
+                        constraints={"preferred_times": ["04:00"]})
+    assert calm["risk_factors"] == [] and calm["decision"] == "schedule"
+    # The facts the event consumers keep (005_events.sql), as of NOW: one
+    # integration's latest check failed, and menu_sync failed three times in
+    # the last 24 hours (a failure after NOW does not count).
+    integ = str(uuid.uuid4())
+    suite.pg.psql(
+        "INSERT INTO intelligence.integration_checks (check_id, integration_id, client_id, "
+        f"status, checked_at) VALUES ('{uuid.uuid4()}', '{integ}', '{cid}', 'healthy', "
+        f"'2026-09-21T08:00:00Z'), ('{uuid.uuid4()}', '{integ}', '{cid}', 'unhealthy', "
+        "'2026-09-21T10:00:00Z')")
+    for at in ("2026-09-21T02:00:00Z", "2026-09-21T05:00:00Z", "2026-09-21T11:00:00Z",
+               "2026-09-21T13:00:00Z"):
+        suite.pg.psql(
+            "INSERT INTO intelligence.job_outcomes (job_id, client_id, job_type, status, attempt, "
+            f"error_message, seq, finished_at) VALUES ('{uuid.uuid4()}', '{cid}', 'menu_sync', "
+            f"'failed', 3, 'toast answered 401', 1, '{at}')")
+    d = intel.decide(client_id=cid, job_type="menu_sync",
+                     constraints={"preferred_times": ["04:00"]})
+    codes = {r["code"]: r for r in d["risk_factors"]}
+    assert set(codes) == {"integration_unhealthy", "recent_failures"}
+    assert codes["integration_unhealthy"]["severity"] == "high"
+    assert codes["recent_failures"]["severity"] == "high"
+    assert "failed 3 times" in codes["recent_failures"]["message"]
+    assert "toast answered 401" in codes["recent_failures"]["message"]
+    assert len(d["recommended_actions"]) == 2
+    assert d["decision"] == "defer" and d["scheduled_for"] == calm["scheduled_for"]
+    assert d["confidence"] < calm["confidence"]
+    # A health check is how the integration gets checked again: not deferred.
+    h = intel.decide(client_id=cid, job_type="health_check",
+                     constraints={"preferred_times": ["04:00"]})
+    assert h["decision"] == "schedule"
+    assert [r["code"] for r in h["risk_factors"]] == ["integration_unhealthy"]
