@@ -55,7 +55,7 @@ TESTLIB_SRC := $(wildcard tests/unit/support/*.c)
 TESTLIB_OBJ := $(TESTLIB_SRC:%.c=$(B)/obj/%.o)
 .SECONDARY: $(TESTLIB_OBJ)
 
-.PHONY: all run test unit unit-bins e2e logs fmt lint bench bench-jobs bench-gateway bench-toast \
+.PHONY: all run test unit unit-bins e2e logs fmt lint bench bench-jobs bench-jobs-cpu bench-gateway bench-toast \
         clean deps swagger-ui
 .DEFAULT_GOAL := all
 
@@ -167,6 +167,11 @@ bench:
 bench-jobs:
 	@$(MAKE) --no-print-directory BUILD=release all
 	@BRAIN_BUILD=build/release $(PYTHON) -B tests/bench/jobs.py
+
+# What one job costs in CPU, per process (tests/bench/jobs_cpu.py).
+bench-jobs-cpu:
+	@$(MAKE) --no-print-directory BUILD=release all
+	@BRAIN_BUILD=build/release $(PYTHON) -B tests/bench/jobs_cpu.py
 
 # The gateway against nginx in front of the same upstream (tests/bench/gateway.py).
 BENCH_BUILD ?= release

@@ -268,7 +268,13 @@ bus_connect(const char *url, const char *name, bus **out)
     redact_url(url, b->url, sizeof(b->url));
     util_strlcpy(b->name, name != NULL && name[0] != '\0' ? name : "brain", sizeof(b->name));
 
-    s = natsOptions_Create(&b->opts);
+    /* Before the library's first use: its locks block at once instead of
+     * spinning (nats_Open's default spins 2000 times). On a machine with few
+     * cores a spinning thread only takes the CPU from the one it waits for.
+     * Later calls are no-ops. */
+    s = nats_Open(0);
+    if (s == NATS_OK)
+        s = natsOptions_Create(&b->opts);
     if (s == NATS_OK)
         s = set_options(b, servers, n);
     if (s == NATS_OK) {

@@ -48,6 +48,13 @@ const perm_rule perm_rules[] = {
     {"POST", "/api/intelligence/clients/{id}/projects", PERM_TRIGGER_JOBS},
     {"GET", "/api/intelligence/clients/{id}/quotes", PERM_VIEW_OPERATIONS},
     {"POST", "/api/intelligence/clients/{id}/quotes", PERM_TRIGGER_JOBS},
+    /* recommendations are read on the dashboard; deciding one may create a job */
+    {"GET", "/api/intelligence/recommendations", PERM_VIEW_DASHBOARD},
+    {"GET", "/api/intelligence/recommendations/{id}", PERM_VIEW_DASHBOARD},
+    {"POST", "/api/intelligence/recommendations/{id}/accept", PERM_TRIGGER_JOBS},
+    {"POST", "/api/intelligence/recommendations/{id}/decline", PERM_TRIGGER_JOBS},
+    {"GET", "/api/intelligence/reports", PERM_EXPORT_REPORTS},
+    {"GET", "/api/intelligence/reports/{id}", PERM_EXPORT_REPORTS},
     {"POST", "/api/intelligence/decide", PERM_TRIGGER_JOBS},
     {"GET", "/api/intelligence/decisions", PERM_VIEW_OPERATIONS},
     {"GET", "/api/intelligence/decisions/{id}", PERM_VIEW_OPERATIONS},

@@ -359,16 +359,20 @@ on_stats(areq *m)
 {
     svc *s = m->ab->s;
     json_object *body = request_body(m), *stats = NULL;
-    const char *client = NULL, *since = NULL;
+    store_stats_query q = {0};
+    long long hours = 168;
     js_err err;
     if (!body)
         return;
-    if (js_get_uuid(body, "client_id", false, &client, &err) == JS_INVALID
-        || js_get_time(body, "since", false, &since, &err) == JS_INVALID) {
+    if (js_get_uuid(body, "client_id", false, &q.client_id, &err) == JS_INVALID
+        || js_get_time(body, "since", false, &q.since, &err) == JS_INVALID
+        || js_get_time(body, "schedule_from", false, &q.schedule_from, &err) == JS_INVALID
+        || js_get_int(body, "schedule_hours", false, 1, 336, &hours, &err) == JS_INVALID) {
         respond_error(m, "invalid_request", err.field, err.message);
         goto out;
     }
-    store_status st = store_client_stats(s->store, client, since, &stats);
+    q.schedule_hours = (int)hours;
+    store_status st = store_client_stats(s->store, &q, &stats);
     if (st != ST_OK) {
         svc_err e;
         svc_fail(&e, st, "stats", NULL);

@@ -65,9 +65,16 @@ store_status store_job_retry(store *s, const char *id, json_object **job, store_
 /* GET /jobs/stats. */
 store_status store_job_stats(store *s, json_object **stats);
 /* automation.stats: counts and success rate, optionally for one client and
- * since a time (RFC 3339). */
-store_status store_client_stats(store *s, const char *client_id, const char *since,
-                                json_object **stats);
+ * since a time (RFC 3339); failures of the last 24 h, expired leases and the
+ * queue's hourly load; with schedule_from, the jobs of every client due in
+ * the schedule_hours after it (README "The job queue"). */
+typedef struct store_stats_query {
+    const char *client_id;     /* NULL: the whole queue */
+    const char *since;         /* NULL: all time */
+    const char *schedule_from; /* NULL: no "scheduled" list */
+    int schedule_hours;        /* 1..336 */
+} store_stats_query;
+store_status store_client_stats(store *s, const store_stats_query *q, json_object **stats);
 /* The job_update event of a job of client_id (live subscriptions). */
 store_status store_job_event(store *s, const char *client_id, const char *job_id,
                              json_object **event);

@@ -76,6 +76,9 @@ const char *const store_sql_name[Q_COUNT_STMTS] = {
     [Q_STATS_TYPE] = "stats_type",
     [Q_STATS_PRIO] = "stats_prio",
     [Q_CLIENT_STATS] = "client_stats",
+    [Q_CLIENT_RECENT] = "client_recent",
+    [Q_HOURLY_LOAD] = "hourly_load",
+    [Q_SCHEDULED] = "scheduled",
     [Q_EVENT] = "event",
     [Q_FAIL_DEPENDENTS] = "fail_dependents",
     [Q_PROMOTE_DEPENDENTS] = "promote_dependents",
@@ -197,6 +200,32 @@ const char *const store_sql_text[Q_COUNT_STMTS] = {
         "avg(duration_seconds) FILTER (WHERE status = 'completed') FROM automation.jobs "
         "WHERE ($1::uuid IS NULL OR client_id = $1) "
         "AND ($2::timestamptz IS NULL OR created_at >= $2)",
+
+    /* Failures of the last 24 h and running jobs whose lease ran out, whatever
+     * "since" says: both read small index ranges (jobs_completed, jobs_leases). */
+    [Q_CLIENT_RECENT] = "SELECT (SELECT count(*) FROM automation.jobs WHERE status = 'failed' "
+                        "AND completed_at >= now() - interval '24 hours' "
+                        "AND ($1::uuid IS NULL OR client_id = $1)), "
+                        "(SELECT count(*) FROM automation.jobs WHERE status = 'running' "
+                        "AND lease_expires_at < now() AND ($1::uuid IS NULL OR client_id = $1))",
+
+    /* Jobs started per hour of the UTC day over the last 7 days, whole queue:
+     * the jobs that ended in that time (jobs_completed), by their start. */
+    [Q_HOURLY_LOAD] = "SELECT extract(hour FROM started_at AT TIME ZONE 'UTC')::int, count(*) "
+                      "FROM automation.jobs WHERE completed_at >= now() - interval '7 days' "
+                      "AND started_at IS NOT NULL GROUP BY 1",
+
+    /* Jobs of every client due in [$1, $1 + $2 hours): pending ones waiting for
+     * their scheduled_at, queued ones waiting out a retry backoff. */
+    [Q_SCHEDULED] = "SELECT id, client_id, job_type, " TS(
+        "at") " FROM ("
+              "SELECT id, client_id, job_type, scheduled_at AS at FROM automation.jobs "
+              "WHERE status = 'pending' AND scheduled_at >= $1 "
+              "AND scheduled_at < $1::timestamptz + make_interval(hours => $2::int) "
+              "UNION ALL SELECT id, client_id, job_type, run_after FROM automation.jobs "
+              "WHERE status = 'queued' AND run_after >= $1 "
+              "AND run_after < $1::timestamptz + make_interval(hours => $2::int)) d "
+              "ORDER BY at, id LIMIT 1000",
 
     [Q_EVENT] = "SELECT %s FROM automation.jobs j WHERE j.id = $1 AND j.client_id = $2",
 

@@ -14,14 +14,6 @@
 #define ANSWER_MAX (64 * 1024) /* bytes of the endpoint's answer */
 #define TEXT_MAX   4000        /* characters of a rephrased reasoning */
 
-const cfg_var decide_llm_vars[DECIDE_LLM_NVARS] = {
-    {"LLM_BASE_URL", CFG_STR, NULL, 0, 0, false,
-     "OpenAI-compatible endpoint that rephrases decisions' reasoning (off when unset)"},
-    {"LLM_MODEL", CFG_STR, "gpt-4o-mini", 0, 0, false, "model asked at LLM_BASE_URL"},
-    {"LLM_TIMEOUT_MS", CFG_INT, "2000", 100, 30000, false,
-     "how long a rephrasing may take before the deterministic text is kept"},
-};
-
 /* The key is read here, not through the configuration table: cfg_log
  * would show a non-secret variable's value, and a secret one is required in
  * production, where rephrasing is optional. */

@@ -12,11 +12,17 @@
 
 #include "config.h"
 
-#define DECIDE_LLM_NVARS 3
-/* LLM_BASE_URL, LLM_MODEL, LLM_TIMEOUT_MS: the daemon's own configuration
- * variables. The key, LLM_API_KEY or LLM_API_KEY_FILE, is read apart
- * (decide_llm.c says why). */
-extern const cfg_var decide_llm_vars[DECIDE_LLM_NVARS];
+/* The daemon's own configuration variables for this (main.c's table):
+ * LLM_BASE_URL, LLM_MODEL, LLM_TIMEOUT_MS. The key, LLM_API_KEY or
+ * LLM_API_KEY_FILE, is read apart (decide_llm.c says why). */
+/* clang-format off */
+#define DECIDE_LLM_VARS                                                                       \
+    {"LLM_BASE_URL", CFG_STR, NULL, 0, 0, false,                                              \
+     "OpenAI-compatible endpoint that rephrases decisions' reasoning (off when unset)"},      \
+    {"LLM_MODEL", CFG_STR, "gpt-4o-mini", 0, 0, false, "model asked at LLM_BASE_URL"},        \
+    {"LLM_TIMEOUT_MS", CFG_INT, "2000", 100, 30000, false,                                    \
+     "how long a rephrasing may take before the deterministic text is kept"}
+/* clang-format on */
 
 /* When configured: send resp's "reasoning" to the endpoint and, on success,
  * put the answer in "reasoning" and the original in

@@ -20,6 +20,12 @@ int http_signal_create(web_req *r);  /* http_signals.c */
 int http_signal_list(web_req *r);    /* http_signals.c */
 int http_client_health(web_req *r);  /* http_health.c */
 int http_health_summary(web_req *r); /* http_health.c */
+int http_recs_list(web_req *r);      /* http_recs.c */
+int http_recs_get(web_req *r);       /* http_recs.c */
+int http_recs_accept(web_req *r);    /* http_recs.c */
+int http_recs_decline(web_req *r);   /* http_recs.c */
+int http_reports_list(web_req *r);   /* http_reports.c */
+int http_reports_get(web_req *r);    /* http_reports.c */
 
 /* Scheduling decisions (http_decide.c). */
 int http_decide(web_req *r);
@@ -37,6 +43,9 @@ int http_body_missing(web_req *r);
  * false after answering 400 with why. */
 bool http_query(web_req *r, const char *name, char *buf, size_t cap, const char **out,
                 bool (*check)(const char *), const char *why);
+/* Whether the caller may see money (view_financials): by the role the
+ * gateway forwards; a daemon's own call has no role and may. */
+bool http_sees_money(web_req *r);
 /* Milliseconds since the epoch: the clock of a request. */
 long long http_now_ms(void);
 

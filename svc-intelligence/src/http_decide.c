@@ -85,15 +85,15 @@ keep(web_req *r, const decide_request *q, json_object *body, json_object *resp,
     json_object *sched = NULL, *out = NULL;
     json_object_object_get_ex(resp, "scheduled_for", &sched);
     snprintf(conf, sizeof(conf), "%.2f", res->confidence);
-    store_decision d = {q->client_id,
-                        q->context,
-                        q->job_type,
-                        decide_kind_name(res->kind),
-                        js_text(body, NULL),
-                        js_text(resp, NULL),
-                        json_object_get_string(sched),
-                        conf,
-                        requested_by(r)};
+    store_decision_in d = {q->client_id,
+                           q->context,
+                           q->job_type,
+                           decide_kind_name(res->kind),
+                           js_text(body, NULL),
+                           js_text(resp, NULL),
+                           json_object_get_string(sched),
+                           conf,
+                           requested_by(r)};
     store_status st = store_decision_save(store_of(r), &d, &out);
     json_object_put(resp);
     if (st != ST_OK) {

@@ -3,13 +3,24 @@
  * shutdown) is common/app.c; its behaviour lives in the files beside this one:
  * routes.c (the routes), http_*.c (handlers), client.c and sig.c (what a
  * request may hold), score*.c (the health score), scoring.c (score, keep,
- * render), store*.c (the SQL). */
+ * render), store*.c (the SQL), events*.c (the event consumers), recs*.c
+ * (recommendations), report*.c (reports). */
 #include <stdlib.h>
 
 #include "app.h"
 #include "decide_llm.h"
+#include "events.h"
 #include "http.h"
 #include "intel.h"
+#include "report_job.h"
+
+static const cfg_var intelligence_vars[] = {
+    {"SCORE_DEBOUNCE_MS", CFG_INT, "2000", 0, 600000, false,
+     "quiet time after a client's last event before its score is recomputed"},
+    {"REPORT_WORKERS", CFG_INT, "2", 0, 16, false,
+     "report_generation jobs run at once; 0 runs none here (a replica that only serves the API)"},
+    DECIDE_LLM_VARS, /* the optional rephrasing of decisions' reasoning */
+};
 
 static int
 intelligence_init(app *a)
@@ -23,12 +34,34 @@ intelligence_init(app *a)
     return s->store ? 0 : -1;
 }
 
+/* The event consumers (events.c) and the report worker (report_job.c). */
+static int
+intelligence_start(app *a)
+{
+    intel *s = app_data(a);
+    s->events = events_start(s, (int)cfg_int(app_cfg(a), "SCORE_DEBOUNCE_MS"));
+    if (!s->events)
+        return -1;
+    return report_job_start(s, (int)cfg_int(app_cfg(a), "REPORT_WORKERS"), &s->reports);
+}
+
+static void
+intelligence_stop(app *a)
+{
+    intel *s = app_data(a);
+    worker_stop(s->reports); /* running reports finish or are handed back */
+    s->reports = NULL;
+    events_stop(s->events);
+}
+
 static void
 intelligence_close(app *a)
 {
     intel *s = app_data(a);
     if (!s)
         return;
+    worker_stop(s->reports);
+    events_free(s->events);
     store_free(s->store);
     free(s);
     app_set_data(a, NULL);
@@ -39,10 +72,12 @@ static const app_spec intelligence_spec = {
     .default_port = 8082,
     .schema = "intelligence",
     .api_prefix = "/api/intelligence",
+    .vars = intelligence_vars,
+    .nvars = sizeof(intelligence_vars) / sizeof(intelligence_vars[0]),
     .on_init = intelligence_init,
+    .on_start = intelligence_start,
+    .on_stop = intelligence_stop,
     .on_close = intelligence_close,
-    .vars = decide_llm_vars, /* the reasoning's optional rephrasing */
-    .nvars = DECIDE_LLM_NVARS,
 };
 
 int

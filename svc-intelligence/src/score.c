@@ -243,6 +243,80 @@ score_growth(const score_inputs *in, score_factor_result *f)
     detail(f, "revenue_trend", revenue, true);
 }
 
+/* automation_success: the job success rate of the window, recent outcomes
+ * weighing double: an outcome of the last 7 days (whole days before now
+ * 0-6) counts 2, an older one 1. 100 * weighted completed / weighted
+ * (completed + failed). Cancelled jobs are neither. No completed or failed
+ * job in the window: no data. */
+void
+score_automation(const score_inputs *in, score_factor_result *f)
+{
+    long done = 0, failed = 0, failed_recent = 0, wdone = 0, wfailed = 0;
+    for (int d = 0; d < SCORE_WINDOW_DAYS; d++) {
+        long w = d < SCORE_RECENT_DAYS ? 2 : 1;
+        done += in->jobs_completed[d];
+        failed += in->jobs_failed[d];
+        wdone += w * in->jobs_completed[d];
+        wfailed += w * in->jobs_failed[d];
+        if (d < SCORE_RECENT_DAYS)
+            failed_recent += in->jobs_failed[d];
+    }
+    if (done + failed == 0) {
+        f->has_data = false;
+        f->note = "no job completed or failed in the last 30 days";
+        return;
+    }
+    f->has_data = true;
+    f->score = round_half_up(100.0 * (double)wdone / (double)(wdone + wfailed));
+    detail(f, "jobs_completed_30d", (double)done, true);
+    detail(f, "jobs_failed_30d", (double)failed, true);
+    detail(f, "jobs_failed_7d", (double)failed_recent, true);
+    detail(f, "jobs_cancelled_30d", (double)in->jobs_cancelled_30d, true);
+    detail(f, "success_rate", floor(1000.0 * (double)done / (double)(done + failed)) / 10.0, false);
+    detail(f, "weighted_completed", (double)wdone, true);
+    detail(f, "weighted_failed", (double)wfailed, true);
+}
+
+/* system_stability: the mean of the parts that have data, minus 10 per
+ * integration whose latest check of the window is unhealthy (at most 30),
+ * within 0-100. Checks part: 100 * (healthy + degraded / 2) / checks. Sync
+ * part: 100 * (completed + partial / 2) / runs. No check and no sync run of
+ * the client in the window: no data. */
+void
+score_stability(const score_inputs *in, score_factor_result *f)
+{
+    long checks = in->checks_healthy + in->checks_degraded + in->checks_unhealthy;
+    long runs = in->syncs_completed + in->syncs_partial + in->syncs_failed;
+    if (checks == 0 && runs == 0) {
+        f->has_data = false;
+        f->note = "no integration health check or sync run in the last 30 days";
+        return;
+    }
+    double sum = 0;
+    int parts = 0;
+    if (checks > 0) {
+        sum += 100.0 * ((double)in->checks_healthy + (double)in->checks_degraded / 2.0)
+               / (double)checks;
+        parts++;
+    }
+    if (runs > 0) {
+        sum +=
+            100.0 * ((double)in->syncs_completed + (double)in->syncs_partial / 2.0) / (double)runs;
+        parts++;
+    }
+    long penalty = lmin(SCORE_UNHEALTHY_PENALTY * in->integrations_unhealthy, SCORE_UNHEALTHY_MAX);
+    f->has_data = true;
+    f->score = (int)clamp(round_half_up(sum / parts - (double)penalty), 0, 100);
+    detail(f, "checks_30d", (double)checks, true);
+    detail(f, "checks_healthy", (double)in->checks_healthy, true);
+    detail(f, "checks_degraded", (double)in->checks_degraded, true);
+    detail(f, "checks_unhealthy", (double)in->checks_unhealthy, true);
+    detail(f, "integrations_unhealthy_now", (double)in->integrations_unhealthy, true);
+    detail(f, "sync_runs_30d", (double)runs, true);
+    detail(f, "sync_runs_failed", (double)in->syncs_failed, true);
+    detail(f, "sync_runs_partial", (double)in->syncs_partial, true);
+}
+
 int
 score_overall(score_factor_result f[SCORE_NFACTORS])
 {
@@ -283,9 +357,6 @@ score_trend(int overall, const score_past *p, int64_t at, int *delta)
 void
 score_compute(const score_inputs *in, score_result *out)
 {
-    static const char no_source[] =
-        "no source yet: these come from events (events.job.*, events.toast.health.*) in a "
-        "later slice";
     memset(out, 0, sizeof(*out));
     for (int i = 0; i < SCORE_NFACTORS; i++)
         out->factors[i].weight = factor_table[i].weight;
@@ -293,8 +364,8 @@ score_compute(const score_inputs *in, score_result *out)
     score_support(in, &out->factors[SCORE_SUPPORT_RESPONSIVENESS]);
     score_payments(in, &out->factors[SCORE_PAYMENT_HEALTH]);
     score_growth(in, &out->factors[SCORE_GROWTH_POTENTIAL]);
-    out->factors[SCORE_AUTOMATION_SUCCESS].note = no_source;
-    out->factors[SCORE_SYSTEM_STABILITY].note = no_source;
+    score_automation(in, &out->factors[SCORE_AUTOMATION_SUCCESS]);
+    score_stability(in, &out->factors[SCORE_SYSTEM_STABILITY]);
     out->overall = score_overall(out->factors);
     out->band = score_band_of(out->overall);
     out->has_d7 = score_trend(out->overall, &in->past_d7, in->now - 7 * SCORE_DAY, &out->trend_d7);

@@ -21,6 +21,12 @@
 #define SCORE_MAX_TICKETS  1000             /* newest tickets of the window scored */
 #define SCORE_MAX_INVOICES 1000             /* newest invoices considered */
 
+/* The factors fed by events. */
+#define SCORE_WINDOW_DAYS       30
+#define SCORE_RECENT_DAYS       7  /* automation_success: outcomes this recent weigh double */
+#define SCORE_UNHEALTHY_PENALTY 10 /* system_stability: per integration unhealthy now, */
+#define SCORE_UNHEALTHY_MAX     30 /* at most this much in all */
+
 typedef enum {
     SCORE_ENGAGEMENT = 0,
     SCORE_AUTOMATION_SUCCESS,
@@ -80,6 +86,16 @@ typedef struct score_inputs {
     long quotes_accepted, quotes_lost, quotes_open;
     long projects_new;
     int64_t paid_cents_30d, paid_cents_prev_30d;
+    /* automation_success: final job outcomes (events.job.*) finished in
+     * (now - 30 d, now], by whole days before now (index 0: the last 24 h,
+     * 29: the oldest day), and the cancelled jobs of the window */
+    long jobs_completed[SCORE_WINDOW_DAYS], jobs_failed[SCORE_WINDOW_DAYS];
+    long jobs_cancelled_30d;
+    /* system_stability, over (now - 30 d, now]: integration health checks
+     * (events.toast.health.*) by status, the integrations whose latest check
+     * there is unhealthy, and sync runs (events.sync.run.*) by status */
+    long checks_healthy, checks_degraded, checks_unhealthy, integrations_unhealthy;
+    long syncs_completed, syncs_partial, syncs_failed;
     /* trend */
     score_past past_d7, past_d30;
 } score_inputs;
@@ -119,6 +135,8 @@ void score_engagement(const score_inputs *in, score_factor_result *f);
 void score_support(const score_inputs *in, score_factor_result *f);
 void score_payments(const score_inputs *in, score_factor_result *f);
 void score_growth(const score_inputs *in, score_factor_result *f);
+void score_automation(const score_inputs *in, score_factor_result *f);
+void score_stability(const score_inputs *in, score_factor_result *f);
 /* Weighted mean of the factors with data, half up; -1 when none has data.
  * Sets each factor's effective_weight. */
 int score_overall(score_factor_result f[SCORE_NFACTORS]);

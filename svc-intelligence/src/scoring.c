@@ -3,6 +3,7 @@
 
 #include <time.h>
 
+#include "recs.h"
 #include "score_json.h"
 #include "util.h"
 
@@ -28,6 +29,12 @@ scoring_run(store *s, const char *client_id, int64_t now_ms, json_object **out)
         json_object_put(factors);
         return st;
     }
+    json_object *recs = NULL;
+    st = recs_refresh(s, client_id, &r, now_ms, &recs);
+    if (st != ST_OK) {
+        json_object_put(factors);
+        return st;
+    }
     json_object *o = json_object_new_object();
     json_object_object_add(o, "client_id", json_object_new_string(client_id));
     json_object_object_add(o, "overall_score",
@@ -36,7 +43,7 @@ scoring_run(store *s, const char *client_id, int64_t now_ms, json_object **out)
     json_object_object_add(o, "factors", factors);
     json_object_object_add(o, "trend", score_trend_json(&r));
     json_object_object_add(o, "computed_at", json_object_new_string(at));
-    json_object_object_add(o, "recommendations", json_object_new_array());
+    json_object_object_add(o, "recommendations", recs);
     *out = o;
     return ST_OK;
 }

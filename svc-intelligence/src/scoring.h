@@ -14,7 +14,8 @@
 /* Score client_id as of now_ms (milliseconds since the epoch: computed_at;
  * the formulas use whole seconds) and store it. *out: {client_id,
  * overall_score, health_status, factors, trend, computed_at,
- * recommendations: []}. ST_NOT_FOUND for an unknown client. */
+ * recommendations: the open ones, after recs_refresh}. ST_NOT_FOUND for an
+ * unknown client. */
 store_status scoring_run(store *s, const char *client_id, int64_t now_ms, json_object **out);
 
 /* Score every client that has no stored score yet. *n: how many. */

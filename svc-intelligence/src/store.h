@@ -82,11 +82,11 @@ store_status store_decide_facts_get(store *s, const char *client_id, const char 
                                     int64_t now, store_decide_facts *out);
 /* Keep a decision; *out is the row as GET /decisions/{id} shows it.
  * request and response: JSON objects' text; requested_by may be NULL. */
-typedef struct store_decision {
+typedef struct store_decision_in {
     const char *client_id, *context, *job_type, *decision, *request, *response, *scheduled_for,
         *confidence, *requested_by;
-} store_decision;
-store_status store_decision_save(store *s, const store_decision *d, json_object **out);
+} store_decision_in;
+store_status store_decision_save(store *s, const store_decision_in *d, json_object **out);
 store_status store_decision_get(store *s, const char *id, json_object **out);
 /* Newest first; client_id, job_type and since (RFC 3339) may be NULL. */
 store_status store_decision_list(store *s, const char *client_id, const char *job_type,

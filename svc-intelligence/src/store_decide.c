@@ -42,7 +42,7 @@ store_decide_facts_get(store *s, const char *client_id, const char *job_type, in
 }
 
 store_status
-store_decision_save(store *s, const store_decision *d, json_object **out)
+store_decision_save(store *s, const store_decision_in *d, json_object **out)
 {
     const char *p[] = {d->client_id, d->context,       d->job_type,   d->decision,    d->request,
                        d->response,  d->scheduled_for, d->confidence, d->requested_by};

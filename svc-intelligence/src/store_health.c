@@ -98,6 +98,8 @@ store_health_inputs(store *s, const char *client_id, int64_t now, store_inputs *
         st = read_invoices(res[2], h);
     if (st == ST_OK && (st = store_run(c, &store_health_sql[QH_PAST], 2, p2, &res[3])) == ST_OK)
         read_past(res[3], &h->in);
+    if (st == ST_OK)
+        st = store_event_inputs(c, p2, &h->in);
     if (in_tx)
         db_rollback(c); /* read only: nothing to keep */
     for (int i = 0; i < 4; i++)

@@ -34,6 +34,29 @@ enum {
 };
 extern const store_stmt store_health_sql[QH_N];
 
+/* Events (store_sql_events.c): one statement per ev_kind, in its order, then
+ * the inputs of the factors they feed ($1 client, $2 now). */
+enum { QE_JOB = 0, QE_HEALTH, QE_SYNC, QE_USAGE, QE_ACTIVITY, QE_IN_JOBS, QE_IN_STABILITY, QE_N };
+extern const store_stmt store_event_sql[QE_N];
+/* automation_success's and system_stability's inputs, on c (inside the
+ * snapshot of store_health_inputs); p: {client_id, now}. */
+store_status store_event_inputs(db_conn *c, const char *const *p, score_inputs *in);
+/* Recommendations (store_sql_recs.c) and reports (store_sql_reports.c). */
+enum { QR_CONTEXT = 0, QR_INSERT, QR_OPEN, QR_LIST, QR_COUNT, QR_GET, QR_DECIDE, QR_N };
+extern const store_stmt store_recs_sql[QR_N];
+enum {
+    QP_LATEST = 0,
+    QP_HISTORY,
+    QP_ALERTS,
+    QP_RECS,
+    QP_SAVE,
+    QP_GET,
+    QP_CSV,
+    QP_LIST,
+    QP_COUNT,
+    QP_N
+};
+extern const store_stmt store_report_sql[QP_N];
 /* Decisions (store_sql_decide.c). */
 enum { QD_FACTS = 0, QD_INSERT, QD_GET, QD_LIST, QD_COUNT, QD_CLIENTS, QD_CLIENTS_COUNT, QD_N };
 extern const store_stmt store_decide_sql[QD_N];

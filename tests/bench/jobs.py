@@ -7,13 +7,20 @@ and fake workers (tests/e2e/harness.py), then measures:
   2. end-to-end throughput of a no-op job: created through
      POST /api/automation/jobs (via the gateway, by wrk) and through jobs.create
      (NATS), run by fake workers until completed: jobs/s and create-to-complete
-     p50/p99 (from the jobs' own timestamps);
+     p50/p99 (from the jobs' own timestamps). Both flood the queue as fast as
+     they can, so they measure a backlog being worked off;
+  2b. the sustained rate: jobs.create at fixed offered rates (open loop), step
+     by step, until the queue falls behind (jobs done at less than 95% of the
+     offered rate, or a job waiting half a second): the highest rate it kept
+     up with, with its p50/p99;
   3. WebSocket latency from a job's completion to its update reaching a
      subscribed client, through the gateway, at about 500 updates/s over 100
      connections, with svc-automation's resident memory under that load.
 
 Environment: BRAIN_BUILD (build/release), BENCH_SECONDS (10), BENCH_WORKERS (2),
 BENCH_WORKER_CONCURRENCY (16), BENCH_WS_CONNECTIONS (100), BENCH_WS_RATE (500),
+BENCH_RATES (250,500,750,1000,1250,1500,2000,2500,3000), BENCH_RATE_SECONDS (5),
+BENCH_PG_STATS (1: PostgreSQL's time by statement after the POST phase),
 BENCH_JSON (write results there too).
 """
 
@@ -69,7 +76,9 @@ def pg_ceiling(pg, root):
     tps = float(next(l for l in p.stdout.splitlines() if l.startswith("tps")).split()[2])
     done = int(pg.psql("SELECT count(*) FROM automation.jobs WHERE worker_id = 'pgbench' "
                        "AND status = 'completed'"))
-    pg.psql("DELETE FROM automation.jobs WHERE job_type = 'backup'")
+    # The completed jobs stay, as history does in a running system (and so
+    # the planner sees a table of realistic size); the ones left queued go.
+    pg.psql("DELETE FROM automation.jobs WHERE job_type = 'backup' AND status <> 'completed'")
     pg.psql("VACUUM ANALYZE automation.jobs")
     return {"jobs_per_s": done / SECONDS, "pgbench_tps": tps, "completed": done}
 
@@ -99,6 +108,30 @@ def login(gateway):
     if r.status_code != 200:
         raise RuntimeError(f"login: {r.status_code} {r.text[:200]}")
     return r.json()["access_token"]
+
+
+# BENCH_PG_STATS=1: after the POST phase, the statements that took most of
+# PostgreSQL's time (pg_stat_statements), to see where a job's cost goes.
+PG_STATS = os.environ.get("BENCH_PG_STATS") == "1"
+# The sustained-rate phase: offered rates in jobs/s, tried in order until one
+# falls behind (BENCH_RATES="250,500,...").
+RATE_STEPS = [int(x) for x in os.environ.get(
+    "BENCH_RATES", "250,500,750,1000,1250,1500,2000,2500,3000").split(",")]
+RATE_SECONDS = int(os.environ.get("BENCH_RATE_SECONDS", "5"))
+if PG_STATS:
+    os.environ["BRAIN_PG_OPTS"] = (os.environ.get("BRAIN_PG_OPTS", "")
+                                   + " -c shared_preload_libraries=pg_stat_statements")
+
+
+def print_pg_stats(pg):
+    rows = pg.psql("SELECT calls, round(total_exec_time)::bigint, round(mean_exec_time::numeric, 3),"
+                   " round(mean_plan_time::numeric, 3),"
+                   " left(regexp_replace(query, '\\s+', ' ', 'g'), 110) "
+                   "FROM pg_stat_statements ORDER BY total_exec_time DESC LIMIT 15")
+    print("  PostgreSQL time by statement (calls | total ms | mean ms | mean planning ms | statement):")
+    for line in rows.splitlines():
+        print("    " + line)
+    pg.psql("SELECT pg_stat_statements_reset()")
 
 
 def e2e_http(pg, gateway, root, token):
@@ -160,6 +193,54 @@ def e2e_nats(pg, nats):
     res["jobs_per_s"] = res["completed"] / res["span_s"] if res["span_s"] else 0
     res["created"] = total
     return res
+
+
+def e2e_rate(pg, nats, rate, seconds):
+    """jobs.create at a fixed rate (open loop, paced every 2 ms) for seconds:
+    can the queue keep up? The answers are read as they come."""
+    client = str(uuid.uuid4())
+    nc = natsclient.Client(nats.url, name="bench-rate")
+    inbox = "_INBOX." + uuid.uuid4().hex
+    _, q = nc.subscribe(inbox + ".*")
+    body = json.dumps({"client_id": client, "job_type": "report_generation"})
+    total = int(rate * seconds)
+    sent = answered = 0
+    t0 = time.monotonic()
+    while sent < total:
+        due = min(total, int((time.monotonic() - t0) * rate) + 1)
+        while sent < due:
+            nc.publish("jobs.create", body, reply=f"{inbox}.{sent}")
+            sent += 1
+        while not q.empty():
+            q.get_nowait()
+            answered += 1
+        time.sleep(0.002)
+    while answered < sent:
+        q.get(timeout=30)
+        answered += 1
+    nc.close()
+    wait_done(pg, client, total)
+    res = latency_stats(pg, client)
+    res["offered"] = rate
+    res["jobs_per_s"] = res["completed"] / res["span_s"] if res["span_s"] else 0
+    # Kept up: jobs were done at (nearly) the rate offered, and none waited
+    # half a second (a queue falling behind shows both).
+    res["kept_up"] = res["jobs_per_s"] >= 0.95 * rate and res["p99_ms"] < 500
+    return res
+
+
+def sustained(pg, nats):
+    """The highest offered rate the queue keeps up with, in steps."""
+    best = None
+    for rate in RATE_STEPS:
+        r = e2e_rate(pg, nats, rate, RATE_SECONDS)
+        print(f"    offered {rate} jobs/s: done {r['jobs_per_s']:.0f} jobs/s, p50 "
+              f"{r['p50_ms']:.1f} ms, p99 {r['p99_ms']:.1f} ms"
+              + ("" if r["kept_up"] else " (fell behind)"))
+        if not r["kept_up"]:
+            break
+        best = r
+    return best
 
 
 async def ws_phase(gateway, nats, automation_pid, token):
@@ -269,16 +350,28 @@ def main():
               f"{CONCURRENCY}")
         results["pg_ceiling"] = c = pg_ceiling(pg, root)
         print(f"  PostgreSQL ceiling (pgbench, claim then complete): {c['jobs_per_s']:.0f} jobs/s")
+        if PG_STATS:
+            pg.psql("CREATE EXTENSION IF NOT EXISTS pg_stat_statements")
+            pg.psql("SELECT pg_stat_statements_reset()")
         results["http"] = h = e2e_http(pg, gw, root, token)
         print(f"  end to end, POST via gateway: {h['jobs_per_s']:.0f} jobs/s "
               f"({h['completed']} jobs), create-to-complete p50 {h['p50_ms']:.1f} ms, "
               f"p99 {h['p99_ms']:.1f} ms; {100 * h['jobs_per_s'] / c['jobs_per_s']:.0f}% "
               "of the ceiling")
+        if PG_STATS:
+            print_pg_stats(pg)
         results["nats"] = n = e2e_nats(pg, nats)
         print(f"  end to end, jobs.create over NATS: {n['jobs_per_s']:.0f} jobs/s "
               f"({n['completed']} jobs), create-to-complete p50 {n['p50_ms']:.1f} ms, "
               f"p99 {n['p99_ms']:.1f} ms; {100 * n['jobs_per_s'] / c['jobs_per_s']:.0f}% "
               "of the ceiling")
+        print("  sustained rate over jobs.create (open loop, "
+              f"{RATE_SECONDS}s per step):")
+        results["sustained"] = r = sustained(pg, nats)
+        if r:
+            print(f"  sustained end to end: {r['offered']} jobs/s, create-to-complete p50 "
+                  f"{r['p50_ms']:.1f} ms, p99 {r['p99_ms']:.1f} ms; "
+                  f"{100 * r['offered'] / c['jobs_per_s']:.0f}% of the ceiling")
         results["ws"] = w = asyncio.run(ws_phase(gw, nats, auto.pid, token))
         print(f"  WebSocket via gateway, {w['connections']} connections, "
               f"{w['updates_per_s']:.0f} updates/s: completion-to-client p50 {w['p50_ms']:.1f} ms, "

@@ -300,7 +300,10 @@ class Postgres:
 
     def start(self):
         opts = (f"-p {self.port} -c listen_addresses=127.0.0.1 -k {self.dir} -c fsync=off "
-                f"-c synchronous_commit=off -c full_page_writes=off -c max_connections=300")
+                f"-c synchronous_commit=off -c full_page_writes=off -c max_connections=300 "
+                # More server options for a benchmark's diagnosis, e.g.
+                # "-c shared_preload_libraries=pg_stat_statements".
+                + os.environ.get("BRAIN_PG_OPTS", ""))
         self._cmd("pg_ctl", "-D", self.data, "-l", self.logfile, "-w", "-t", "60", "-o", opts,
                   "start")
         register(self)
@@ -693,6 +696,10 @@ class Suite:
             # tests' own workers get theirs; the toast fixture turns it on.
             if name == "svc-toast":
                 extra["WORKER_CONCURRENCY"] = "0"
+            # Nor reports, for the same reason: test_intelligence_recs.py runs
+            # its own svc-intelligence with a report worker.
+            if name == "svc-intelligence":
+                extra["REPORT_WORKERS"] = "0"
             self.daemons[name] = Daemon(name, daemon_env(pg, nats, self.token, extra, db_password),
                                         root)
         gw_env = {"LOG_LEVEL": log_level, "UPSTREAM_TIMEOUT_MS": "5000"}

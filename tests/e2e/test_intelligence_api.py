@@ -293,8 +293,8 @@ def test_a_client_without_data_is_unknown(intel, suite):
     for name, f in h["factors"].items():
         assert (f["score"], f["status"], f["weight"]) == (None, "no_data", WEIGHTS[name])
         assert f["details"]["reason"]
-    for name in ("automation_success", "system_stability"):
-        assert "later slice" in h["factors"][name]["details"]["reason"]
+    assert "no job" in h["factors"]["automation_success"]["details"]["reason"]
+    assert "sync run" in h["factors"]["system_stability"]["details"]["reason"]
     assert rows(suite, "client_health_scores", cid) == 1
     check_error(intel.get(f"/clients/{uuid.uuid4()}/health"), 404, "not_found")
     check_error(intel.get("/clients/1/health"), 400, "invalid_request")
@@ -437,6 +437,18 @@ def test_permissions(suite, tokens, intel):
         assert staff.get(f"/clients/{cid}/{kind}").status_code == 200
     check_error(staff.get(f"/clients/{cid}/payments"), 403, "forbidden")
     check_error(staff.post(f"/clients/{cid}/payments", json=pay), 403, "forbidden")
+
+    # monthly revenue is financial too: hidden from viewer and staff, and
+    # only managers and admins may set it
+    assert "monthly_revenue" not in viewer.get(f"/clients/{cid}").json()
+    assert all("monthly_revenue" not in c for c in viewer.get("/clients").json()["items"])
+    made = staff.post("/clients", json={"name": "by staff"}).json()
+    assert "monthly_revenue" not in made and made["name"] == "by staff"
+    check_error(staff.post("/clients", json={"name": "x", "monthly_revenue": 5}), 403, "forbidden")
+    check_error(staff.patch(f"/clients/{cid}", json={"monthly_revenue": 5}), 403, "forbidden")
+    assert manager.patch(f"/clients/{cid}", json={"monthly_revenue": 7})\
+        .json()["monthly_revenue"] == "7.00"
+    assert manager.get(f"/clients/{cid}").json()["monthly_revenue"] == "7.00"
 
     # payments are financial: managers and admins
     assert manager.post(f"/clients/{cid}/payments", json=pay).status_code == 201

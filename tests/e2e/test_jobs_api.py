@@ -255,6 +255,31 @@ def test_automation_stats_over_nats(api, worker, suite):
         assert nc.request_json("automation.stats", {"client_id": c, "since": ts(60)})["total"] == 0
         assert nc.request_json("automation.stats", {"client_id": "x"})["error"]["code"] == \
             "invalid_request"
+        assert s["failed_24h"] == 1 and isinstance(s["expired_leases"], int)
+        assert len(s["hourly_load"]) == 24 and sum(s["hourly_load"]) >= 3 / 7 - 1e-9
+        assert "scheduled" not in s
+    finally:
+        nc.close()
+
+
+def test_automation_stats_lists_scheduled_jobs(api, suite):
+    """The decision engine's view of the queue: jobs due in a window, every
+    client's, earliest first."""
+    c, other = new_client(), new_client()
+    soon = api.create(c, "menu_sync", scheduled_at=ts(2 * 3600))
+    sooner = api.create(other, "health_check", scheduled_at=ts(3600))
+    api.create(c, "menu_sync", scheduled_at=ts(30 * 3600))  # beyond the window
+    nc = natsclient.Client(suite.nats.url)
+    try:
+        s = nc.request_json("automation.stats", {"schedule_from": ts(0), "schedule_hours": 24})
+        mine = [j for j in s["scheduled"] if j["client_id"] in (c, other)]
+        assert [j["job_id"] for j in mine] == [sooner["id"], soon["id"]]
+        assert mine[1] == {"job_id": soon["id"], "client_id": c, "job_type": "menu_sync",
+                           "at": soon["scheduled_at"]}
+        for bad in ({"schedule_from": "soon"}, {"schedule_from": ts(0), "schedule_hours": 0},
+                    {"schedule_from": ts(0), "schedule_hours": 337}):
+            err = nc.request_json("automation.stats", bad)["error"]
+            assert err["code"] == "invalid_request"
     finally:
         nc.close()
 

@@ -395,11 +395,11 @@ test_compute(void **state)
     assert_true(a.has_d7 && a.has_d30);
     assert_int_equal(a.trend_d7, 22);
     assert_int_equal(a.trend_d30, -3);
-    /* automation_success and system_stability have no source in this slice */
+    /* no job outcome, health check or sync run: no data (test_events.c) */
     assert_false(a.factors[SCORE_AUTOMATION_SUCCESS].has_data);
     assert_false(a.factors[SCORE_SYSTEM_STABILITY].has_data);
     assert_int_equal(a.factors[SCORE_AUTOMATION_SUCCESS].weight, 20);
-    assert_non_null(strstr(a.factors[SCORE_SYSTEM_STABILITY].note, "later slice"));
+    assert_non_null(strstr(a.factors[SCORE_SYSTEM_STABILITY].note, "sync run"));
 
     /* the same inputs and now: the same result, rendered the same */
     score_compute(&in, &b);
