@@ -55,6 +55,11 @@ const perm_rule perm_rules[] = {
     {"POST", "/api/intelligence/recommendations/{id}/decline", PERM_TRIGGER_JOBS},
     {"GET", "/api/intelligence/reports", PERM_EXPORT_REPORTS},
     {"GET", "/api/intelligence/reports/{id}", PERM_EXPORT_REPORTS},
+    /* alerts: reading them is the dashboard; acknowledging one is acting on
+     * it, as triggering a job is */
+    {"GET", "/api/intelligence/alerts", PERM_VIEW_DASHBOARD},
+    {"GET", "/api/intelligence/alerts/{id}", PERM_VIEW_DASHBOARD},
+    {"POST", "/api/intelligence/alerts/{id}/acknowledge", PERM_TRIGGER_JOBS},
     {"POST", "/api/intelligence/decide", PERM_TRIGGER_JOBS},
     {"GET", "/api/intelligence/decisions", PERM_VIEW_OPERATIONS},
     {"GET", "/api/intelligence/decisions/{id}", PERM_VIEW_OPERATIONS},

@@ -14,7 +14,7 @@
 #include "events_msg.h"
 #include "events_queue.h"
 #include "log.h"
-#include "score_json.h"
+#include "scoring.h"
 #include "store_events.h"
 #include "util.h"
 
@@ -157,34 +157,23 @@ consume_all(events *e)
     return all;
 }
 
-/* Recompute one client's score and keep it. ST_UNAVAILABLE: try later. */
+/* Recompute one client's score and keep it (with its alerts and
+ * recommendations: scoring.c). ST_UNAVAILABLE: try later. */
 static store_status
 recompute(events *e, const char *client_id)
 {
     intel *s = e->s;
-    store_inputs h;
-    score_result r;
-    char at[UTIL_RFC3339_LEN + 1];
+    json_object *out = NULL, *v = NULL;
     int64_t now_ms = util_now_ms();
-    struct timespec ts = {.tv_sec = (time_t)(now_ms / 1000),
-                          .tv_nsec = (long)(now_ms % 1000) * 1000000L};
-    store_status st = store_health_inputs(s->store, client_id, now_ms / 1000, &h);
+    store_status st = scoring_run(s->store, client_id, now_ms, &out);
     if (st != ST_OK)
         return st;
-    score_compute(&h.in, &r);
-    store_inputs_free(&h);
-    util_rfc3339(&ts, at);
-    json_object *factors = score_factors_json(&r);
-    st = store_score_save(s->store, client_id, &r, js_text(factors, NULL), at);
-    json_object_put(factors);
-    if (st != ST_OK)
-        return st;
+    json_object_object_get_ex(out, "health_status", &v);
     log_msg(LOGL_DEBUG,
-            LOG_FIELDS(LF_STR("client_id", client_id), LF_INT("overall_score", r.overall),
-                       LF_STR("health_status", score_band_name(r.band))),
+            LOG_FIELDS(LF_STR("client_id", client_id),
+                       LF_STR("health_status", json_object_get_string(v))),
             "score recomputed after events");
-    if (s->on_score)
-        s->on_score(s, client_id, &r, now_ms / 1000);
+    json_object_put(out);
     return ST_OK;
 }
 

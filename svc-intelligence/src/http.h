@@ -27,6 +27,11 @@ int http_recs_decline(web_req *r);   /* http_recs.c */
 int http_reports_list(web_req *r);   /* http_reports.c */
 int http_reports_get(web_req *r);    /* http_reports.c */
 
+/* Alerts (http_alerts.c). */
+int http_alerts_list(web_req *r);
+int http_alerts_get(web_req *r);
+int http_alerts_acknowledge(web_req *r);
+
 /* Scheduling decisions (http_decide.c). */
 int http_decide(web_req *r);
 int http_decisions_list(web_req *r);

@@ -4,9 +4,10 @@
  * routes.c (the routes), http_*.c (handlers), client.c and sig.c (what a
  * request may hold), score*.c (the health score), scoring.c (score, keep,
  * render), store*.c (the SQL), events*.c (the event consumers), recs*.c
- * (recommendations), report*.c (reports). */
+ * (recommendations), report*.c (reports), alert*.c and alerting.c (alerts). */
 #include <stdlib.h>
 
+#include "alerting.h"
 #include "app.h"
 #include "decide_llm.h"
 #include "events.h"
@@ -19,6 +20,8 @@ static const cfg_var intelligence_vars[] = {
      "quiet time after a client's last event before its score is recomputed"},
     {"REPORT_WORKERS", CFG_INT, "2", 0, 16, false,
      "report_generation jobs run at once; 0 runs none here (a replica that only serves the API)"},
+    {"ALERT_SWEEP_INTERVAL_MS", CFG_INT, "60000", 100, 3600000, false,
+     "how often open alerts are re-evaluated, to resolve those whose condition cleared"},
     DECIDE_LLM_VARS, /* the optional rephrasing of decisions' reasoning */
 };
 
@@ -31,18 +34,26 @@ intelligence_init(app *a)
     app_set_data(a, s);
     s->app = a;
     s->store = store_new(app_db(a));
+    s->on_event = alerting_on_event; /* the alert rules follow events */
+    if (alerting_metrics(app_metrics(a)) != 0)
+        return -1;
     return s->store ? 0 : -1;
 }
 
-/* The event consumers (events.c) and the report worker (report_job.c). */
+/* The event consumers (events.c), the alert sweep (alerting.c) and the
+ * report worker (report_job.c). */
 static int
 intelligence_start(app *a)
 {
     intel *s = app_data(a);
-    s->events = events_start(s, (int)cfg_int(app_cfg(a), "SCORE_DEBOUNCE_MS"));
+    const cfg *c = app_cfg(a);
+    s->events = events_start(s, (int)cfg_int(c, "SCORE_DEBOUNCE_MS"));
     if (!s->events)
         return -1;
-    return report_job_start(s, (int)cfg_int(app_cfg(a), "REPORT_WORKERS"), &s->reports);
+    s->sweeper = alerting_sweeper_start(s->store, (int)cfg_int(c, "ALERT_SWEEP_INTERVAL_MS"));
+    if (!s->sweeper)
+        return -1;
+    return report_job_start(s, (int)cfg_int(c, "REPORT_WORKERS"), &s->reports);
 }
 
 static void
@@ -52,6 +63,8 @@ intelligence_stop(app *a)
     worker_stop(s->reports); /* running reports finish or are handed back */
     s->reports = NULL;
     events_stop(s->events);
+    alerting_sweeper_stop(s->sweeper);
+    s->sweeper = NULL;
 }
 
 static void
@@ -62,6 +75,7 @@ intelligence_close(app *a)
         return;
     worker_stop(s->reports);
     events_free(s->events);
+    alerting_sweeper_stop(s->sweeper); /* when the start failed half-way */
     store_free(s->store);
     free(s);
     app_set_data(a, NULL);

@@ -3,6 +3,7 @@
 
 #include <time.h>
 
+#include "alerting.h"
 #include "recs.h"
 #include "score_json.h"
 #include "util.h"
@@ -29,6 +30,10 @@ scoring_run(store *s, const char *client_id, int64_t now_ms, json_object **out)
         json_object_put(factors);
         return st;
     }
+    /* The score rules of the alerts read the stored scores, and the
+     * recommendations read the open alerts: in that order. An alert that
+     * could not be updated is logged there; the score stands. */
+    alerting_scores(s, client_id, now_ms);
     json_object *recs = NULL;
     st = recs_refresh(s, client_id, &r, now_ms, &recs);
     if (st != ST_OK) {

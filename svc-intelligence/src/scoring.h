@@ -1,7 +1,8 @@
 /* scoring: a client's health score from end to end: read its inputs (store),
  * compute (score.c), keep the result (client_health_scores) and render it.
- * Prefix scoring_. Used by the HTTP handlers now and by the event consumers
- * of a later slice. */
+ * Prefix scoring_. Used by the HTTP handlers, the event consumers' recomputes
+ * and the recompute of every client; each stored score also runs the alerts'
+ * score rules and refreshes the client's recommendations. */
 #ifndef INTEL_SCORING_H
 #define INTEL_SCORING_H
 

@@ -13,6 +13,7 @@
 
 #include <json-c/json.h>
 
+#include "alert_rules.h"
 #include "db.h"
 #include "field.h"
 #include "score.h"
@@ -67,6 +68,52 @@ store_status store_unscored(store *s, long max, json_object **ids);
  * band over all clients: {"items","total","limit","offset","counts"}.
  * band may be NULL. */
 store_status store_summary(store *s, const char *band, long limit, long offset, json_object **page);
+
+/* Alerts (store_alerts.c). One open alert (active or acknowledged) per type
+ * and subject. at: `now`, RFC 3339. */
+/* Raise, or update the open alert of (type, subject): severity, message,
+ * details (a JSON object's text), one more occurrence, last_seen_at. client_id
+ * may be NULL; one the portal does not know is left out. *created: whether a
+ * new alert was opened; out may be NULL. */
+store_status store_alert_raise(store *s, const char *type, const char *severity,
+                               const char *client_id, const char *subject, const char *message,
+                               const char *details, const char *at, bool *created,
+                               json_object **out);
+/* Resolve the open alert of (type, subject), if any (*resolved says). */
+store_status store_alert_resolve(store *s, const char *type, const char *subject, const char *at,
+                                 bool *resolved);
+/* Acknowledge by who; a second time keeps the first. ST_NOT_FOUND, or
+ * ST_CONFLICT when the alert is resolved. */
+store_status store_alert_ack(store *s, const char *id, const char *who, const char *at,
+                             json_object **out);
+store_status store_alert_get(store *s, const char *id, json_object **out);
+/* Newest first; any filter may be NULL. */
+typedef struct store_alert_filter {
+    const char *status, *severity, *client_id, *type;
+} store_alert_filter;
+store_status store_alert_list(store *s, const store_alert_filter *f, long limit, long offset,
+                              json_object **page);
+/* Up to max open alerts with an id above after (NULL: from the start):
+ * [{"id","type","subject"}]. */
+store_status store_alert_open(store *s, const char *after, long max, json_object **keys);
+/* The facts of the rules (alert_rules.h), as of now_ms (milliseconds since
+ * the epoch, as stored scores' computed_at). */
+store_status store_alert_scores(store *s, const char *client_id, int64_t now_ms, alert_scores *out);
+/* *jobs is the caller's to free. */
+store_status store_alert_jobs(store *s, const char *client_id, int64_t now_ms, alert_job **jobs,
+                              size_t *n);
+/* The newest checks (at most max); client_id: the newest check's client. */
+store_status store_alert_checks(store *s, const char *integration_id, alert_check *checks,
+                                size_t max, size_t *n, char client_id[37]);
+/* client_id may be NULL (runs without a client). */
+store_status store_alert_runs(store *s, const char *client_id, const char *source_type,
+                              alert_run *runs, size_t max, size_t *n);
+/* The source type of a stored sync run (ST_NOT_FOUND when none). */
+store_status store_alert_run_source(store *s, const char *run_id, char *source_type, size_t cap);
+/* The reports of now's period; *rows is the caller's to free; client_id: the
+ * newest report's that names one, or "". */
+store_status store_alert_usage(store *s, const char *business_id, int64_t now_ms,
+                               alert_usage **rows, size_t *n, char client_id[37]);
 
 /* Decisions (store_decide.c). What a decision on client_id is made from,
  * as of now (seconds): ST_NOT_FOUND for an unknown client. job_type may be

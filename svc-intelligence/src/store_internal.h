@@ -61,6 +61,25 @@ extern const store_stmt store_report_sql[QP_N];
 enum { QD_FACTS = 0, QD_INSERT, QD_GET, QD_LIST, QD_COUNT, QD_CLIENTS, QD_CLIENTS_COUNT, QD_N };
 extern const store_stmt store_decide_sql[QD_N];
 
+/* Alerts (store_sql_alerts.c). */
+enum {
+    QA_RAISE = 0,
+    QA_RESOLVE,
+    QA_ACK,
+    QA_GET,
+    QA_LIST,
+    QA_COUNT,
+    QA_OPEN,
+    QA_SCORES,
+    QA_JOBS,
+    QA_CHECKS,
+    QA_RUNS,
+    QA_RUN_SOURCE,
+    QA_USAGE,
+    QA_N
+};
+extern const store_stmt store_alert_sql[QA_N];
+
 struct store {
     db_pool *pool;
 };

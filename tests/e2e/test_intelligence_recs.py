@@ -69,8 +69,12 @@ def test_a_weak_client_gets_recommendations_once(intel, suite):
     assert check_in["client_id"] == cid and is_rfc3339(check_in["created_at"])
     assert check_in["decided_at"] is None and check_in["decided_by"] is None
     esc = got["escalate_account"]
-    assert (esc["impact"], esc["confidence"]) == ("high", 0.78)
+    # the score's own trigger gives 0.78, but the score rules ran first and
+    # raised health_critical, whose 0.80 is the higher
+    assert (esc["impact"], esc["confidence"]) == ("high", 0.80)
     assert "19/100 (critical)" in esc["description"]
+    alerts = intel.ok("GET", f"/alerts?client_id={cid}&type=health_critical")["items"]
+    assert [a["status"] for a in alerts] == ["active"]
 
     # the list holds the same, newest first; one by id
     listed = open_recs(intel, cid)
