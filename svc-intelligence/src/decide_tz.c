@@ -353,7 +353,7 @@ load_file(const char *name)
 const decide_zone *
 decide_zone_load(const char *name)
 {
-    if (!name || !tz_valid(name) || strlen(name) > TZ_NAME_LEN)
+    if (!name || strlen(name) > TZ_NAME_LEN)
         return NULL;
     if (strcmp(name, "UTC") == 0)
         return &utc_zone;
@@ -362,7 +362,9 @@ decide_zone_load(const char *name)
     for (size_t i = 0; i < ncache && !z; i++)
         if (strcmp(cache[i]->name, name) == 0)
             z = cache[i];
-    if (!z && ncache < TZ_CACHE_MAX && (z = load_file(name)) != NULL)
+    /* A name is checked (tz.h: it cannot leave the database's directory)
+     * before its file is read, once. */
+    if (!z && ncache < TZ_CACHE_MAX && tz_valid(name) && (z = load_file(name)) != NULL)
         cache[ncache++] = z;
     pthread_mutex_unlock(&cache_lock);
     return z;

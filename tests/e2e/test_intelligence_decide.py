@@ -8,6 +8,7 @@ Every decision here passes a fixed `now`, so its slot is exact."""
 
 import re
 import secrets
+from datetime import datetime, timedelta, timezone
 import subprocess
 import sys
 import uuid
@@ -45,6 +46,8 @@ class Intel:
     def decide(self, status=201, **body):
         body.setdefault("context", "e2e")
         body.setdefault("now", NOW)
+        if body["now"] is None:  # the service's clock
+            del body["now"]
         return self.ok("POST", "/decide", status, json=body)
 
 
@@ -82,6 +85,7 @@ def test_decision_kept_and_listed(intel, tokens):
     assert d["context"] == "e2e" and is_rfc3339(d["decided_at"])
     assert d["requested_by"] == tokens.user("admin")["id"]
     assert d["request"]["constraints"]["preferred_times"] == ["09:00"]
+    assert d["load_data"] is True  # automation.stats answered with hourly_load
 
     assert intel.ok("GET", f"/decisions/{d['id']}") == d
     other = intel.decide(client_id=c["id"], job_type="health_check")
@@ -353,3 +357,23 @@ def test_risks_from_checks_and_failures(suite, intel):
                      constraints={"preferred_times": ["04:00"]})
     assert h["decision"] == "schedule"
     assert [r["code"] for r in h["risk_factors"]] == ["integration_unhealthy"]
+
+
+def test_keeps_clear_of_the_clients_scheduled_jobs(suite, tokens, intel):
+    """A job already scheduled at the preferred time (automation.stats'
+    `scheduled`) moves the choice to the same time the next day."""
+    c = intel.client()
+    now = datetime.now(timezone.utc).replace(second=0, microsecond=0)
+    at = now + timedelta(hours=3)
+    at = at.replace(minute=at.minute - at.minute % 15)
+    hhmm = at.strftime("%H:%M")
+    free = intel.decide(client_id=c["id"], now=None, constraints={"preferred_times": [hhmm]})
+    assert free["scheduled_for"] == at.strftime("%Y-%m-%dT%H:%M:00.000Z")
+    r = http("POST", suite.gateway.url + "/api/automation/jobs",
+             headers=tokens.headers("admin"),
+             json={"client_id": c["id"], "job_type": "backup",
+                   "scheduled_at": at.strftime("%Y-%m-%dT%H:%M:%SZ")})
+    assert r.status_code == 201, r.text
+    d = intel.decide(client_id=c["id"], now=None, constraints={"preferred_times": [hhmm]})
+    assert d["scheduled_for"] == (at + timedelta(days=1)).strftime("%Y-%m-%dT%H:%M:00.000Z")
+    assert "overlaps" not in d["reasoning"]

@@ -4,13 +4,17 @@
  * into a window, not_before/not_after, DST changes in America/New_York and
  * Europe/London, the constraint that empties the week, confidence and
  * risks; the request's checks; the zone offsets themselves. */
+#include <sys/stat.h>
+
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -129,6 +133,78 @@ test_zone_offsets(void **state)
     assert_int_equal(decide_zone_offset(syd, at("2045-04-01T15:59:59Z")), 11 * 3600);
     assert_int_equal(decide_zone_offset(syd, at("2045-04-01T16:00:00Z")), 10 * 3600);
     assert_int_equal(decide_zone_offset(decide_zone_load("UTC"), at("2026-07-01T00:00:00Z")), 0);
+}
+
+/* A TZif file (version 2) without transitions: only its footer's POSIX
+ * rule, written to dir/Test/name. */
+static void
+write_tzif(const char *dir, const char *name, const char *rule)
+{
+    unsigned char hdr[44] = {'T', 'Z', 'i', 'f', '2'};
+    unsigned char data[10] = {0, 0, 0, 0, 0, 0, 'X', 'X', 'X', 0}; /* one type, UTC */
+    char path[512];
+    hdr[39] = 1; /* typecnt */
+    hdr[43] = 4; /* charcnt */
+    snprintf(path, sizeof(path), "%s/Test/%s", dir, name);
+    FILE *f = fopen(path, "wb");
+    assert_non_null(f);
+    for (int v = 0; v < 2; v++) {
+        fwrite(hdr, 1, sizeof(hdr), f);
+        fwrite(data, 1, sizeof(data), f);
+    }
+    fprintf(f, "\n%s\n", rule);
+    fclose(f);
+}
+
+/* The footer's rule forms: a quoted name, Julian days with (Jn) and
+ * without (n) February 29th, explicit offsets and change times. */
+static void
+test_zone_rules(void **state)
+{
+    (void)state;
+    char dir[] = "/tmp/test_decide_tzXXXXXX", sub[600];
+    assert_non_null(mkdtemp(dir));
+    snprintf(sub, sizeof(sub), "%s/Test", dir);
+    assert_int_equal(mkdir(sub, 0700), 0);
+    write_tzif(dir, "Fixed", "<+03>-3");
+    write_tzif(dir, "Julian", "AAA3BBB,J60/2,J300/2");
+    write_tzif(dir, "Zero", "CCC-10DDD-11:30,59/2,299/3");
+    write_tzif(dir, "Bad", "not a rule");
+    setenv("TZDIR", dir, 1);
+    const decide_zone *fixed = decide_zone_load("Test/Fixed");
+    const decide_zone *jul = decide_zone_load("Test/Julian");
+    const decide_zone *zero = decide_zone_load("Test/Zero");
+    const decide_zone *bad = decide_zone_load("Test/Bad");
+    unsetenv("TZDIR");
+    assert_non_null(fixed);
+    assert_non_null(jul);
+    assert_non_null(zero);
+    assert_non_null(bad);
+    assert_int_equal(decide_zone_offset(fixed, at("2027-07-01T00:00:00Z")), 3 * 3600);
+    /* J60 is March 1st in every year; 02:00 standard (-3) is 05:00 UTC. */
+    assert_int_equal(decide_zone_offset(jul, at("2027-03-01T04:59:59Z")), -3 * 3600);
+    assert_int_equal(decide_zone_offset(jul, at("2027-03-01T05:00:00Z")), -2 * 3600);
+    assert_int_equal(decide_zone_offset(jul, at("2028-03-01T05:00:00Z")), -2 * 3600);
+    assert_int_equal(decide_zone_offset(jul, at("2028-02-29T12:00:00Z")), -3 * 3600);
+    /* J300 is October 27th; 02:00 daylight (-2) is 04:00 UTC. */
+    assert_int_equal(decide_zone_offset(jul, at("2028-10-27T03:59:59Z")), -2 * 3600);
+    assert_int_equal(decide_zone_offset(jul, at("2028-10-27T04:00:00Z")), -3 * 3600);
+    /* n counts February 29th: day 59 is March 1st in 2027, February 29th in
+     * 2028; 02:00 at +10 is 16:00 UTC the day before. */
+    assert_int_equal(decide_zone_offset(zero, at("2027-02-28T15:59:59Z")), 10 * 3600);
+    assert_int_equal(decide_zone_offset(zero, at("2027-02-28T16:00:00Z")), 11 * 3600 + 1800);
+    assert_int_equal(decide_zone_offset(zero, at("2028-02-28T16:00:00Z")), 11 * 3600 + 1800);
+    assert_int_equal(decide_zone_offset(zero, at("2028-02-27T16:00:00Z")), 10 * 3600);
+    /* An unreadable rule leaves the file's only type: UTC. */
+    assert_int_equal(decide_zone_offset(bad, at("2027-07-01T00:00:00Z")), 0);
+    for (const char *const *n = (const char *const[]){"Fixed", "Julian", "Zero", "Bad", NULL}; *n;
+         n++) {
+        char path[700];
+        snprintf(path, sizeof(path), "%s/%s", sub, *n);
+        unlink(path);
+    }
+    rmdir(sub);
+    rmdir(dir);
 }
 
 /* Monday 08:00 in New York: the preferred 09:00 local wins, today. */
@@ -512,6 +588,7 @@ main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_zone_offsets),
+        cmocka_unit_test(test_zone_rules),
         cmocka_unit_test(test_preferred_wins),
         cmocka_unit_test(test_load_and_own_jobs),
         cmocka_unit_test(test_avoided_never_chosen),
