@@ -262,8 +262,24 @@ decide_kind_name(decide_kind k)
     return k == DECIDE_RUN_NOW ? "run_now" : (k == DECIDE_DEFER ? "defer" : "schedule");
 }
 
+/* Points for keeping clear of another daily job at local minute `at`: as
+ * for the client's other scheduled jobs. */
+double
+decide_clear_of(const decide_daily *after, int local, int duration)
+{
+    if (!after)
+        return 0;
+    decide_window run = {after->local, (after->local + DECIDE_JOB_MINUTES) % 1440};
+    decide_window near = {(after->local + 1440 - 30) % 1440,
+                          (after->local + DECIDE_JOB_MINUTES + 30) % 1440};
+    if (decide_overlaps(local, duration, run))
+        return -DECIDE_W_OVERLAP;
+    return decide_overlaps(local, duration, near) ? -DECIDE_W_NEAR : 0;
+}
+
 void
-decide_best_daily(const char *job_type, int64_t now, const decide_facts *f, decide_daily *out)
+decide_best_daily(const char *job_type, int64_t now, const decide_facts *f,
+                  const decide_daily *after, decide_daily *out)
 {
     decide_request q = {.job_type = job_type, .duration = DECIDE_DEF_DURATION, .now = now};
     double sum[96] = {0}, peak = max_load(f);
@@ -276,15 +292,16 @@ decide_best_daily(const char *job_type, int64_t now, const decide_facts *f, deci
         int b = s.local / 15;
         if (cnt[b]++ == 0)
             next[b] = s.at;
-        sum[b] += s.score;
+        sum[b] += s.score + decide_clear_of(after, s.local, q.duration);
     }
     /* Every quarter of the local day occurs in a week, so each has a count. */
     int best = 0;
     for (int b = 1; b < 96; b++)
         if (cnt[b] && (!cnt[best] || sum[b] / cnt[b] > sum[best] / cnt[best] + 1e-9))
             best = b;
+    out->job_type = job_type;
     out->local = best * 15;
     out->score = cnt[best] ? round(sum[best] / cnt[best] * 10) / 10 : 0;
     out->next = next[best];
-    decide_daily_explain(&q, f, peak, out);
+    decide_daily_explain(&q, f, peak, after, out);
 }

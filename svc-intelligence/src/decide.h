@@ -149,13 +149,16 @@ json_object *decide_number(double v, int decimals);
 
 /* The best local time of day for a daily job_type over the week from now:
  * every slot scored as decide_run does without constraints (but for "sooner
- * is better"), then averaged per time of day. */
+ * is better"), then averaged per time of day. after (may be NULL): another
+ * daily job's slot to keep clear of, as if it were scheduled every day. */
 typedef struct decide_daily {
+    const char *job_type;
     int local;    /* minutes of the day */
     double score; /* the average */
     int64_t next; /* the next such slot, UTC */
     char reasoning[512];
 } decide_daily;
-void decide_best_daily(const char *job_type, int64_t now, const decide_facts *f, decide_daily *out);
+void decide_best_daily(const char *job_type, int64_t now, const decide_facts *f,
+                       const decide_daily *after, decide_daily *out);
 
 #endif

@@ -30,6 +30,9 @@ void decide_risks(const decide_request *q, const decide_facts *f, decide_result 
 void decide_explain(const decide_request *q, const decide_facts *f, double peak,
                     const decide_slot *other, decide_result *r);
 void decide_daily_explain(const decide_request *q, const decide_facts *f, double peak,
-                          decide_daily *d);
+                          const decide_daily *after, decide_daily *d);
+/* Points of a daily slot at local minute `local` for keeping clear of
+ * another daily job (after; NULL: 0). */
+double decide_clear_of(const decide_daily *after, int local, int duration);
 
 #endif

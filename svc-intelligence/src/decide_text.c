@@ -221,7 +221,8 @@ decide_explain(const decide_request *q, const decide_facts *f, double peak,
 }
 
 void
-decide_daily_explain(const decide_request *q, const decide_facts *f, double peak, decide_daily *d)
+decide_daily_explain(const decide_request *q, const decide_facts *f, double peak,
+                     const decide_daily *after, decide_daily *d)
 {
     text t = {d->reasoning, sizeof(d->reasoning), 0};
     decide_slot s = {.at = d->next};
@@ -231,6 +232,12 @@ decide_daily_explain(const decide_request *q, const decide_facts *f, double peak
         "%02d:%02d %s scores best over the next 7 days (%.1f points on average): ", d->local / 60,
         d->local % 60, decide_zone_name(f->zone), d->score);
     reasons(q, f, peak, &s, &t);
+    if (after) {
+        double pts = decide_clear_of(after, d->local, q->duration);
+        add(&t, "; %s the daily %s at %02d:%02d",
+            pts == 0 ? "clear of" : (pts <= -DECIDE_W_OVERLAP ? "overlapping" : "close to"),
+            after->job_type, after->local / 60, after->local % 60);
+    }
     if (!f->has_load)
         add(&t, "; the queue's load was not known");
 }

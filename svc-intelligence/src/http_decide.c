@@ -215,24 +215,21 @@ daily_of(json_object *client, const decide_stats *ds, int64_t now, int64_t *own)
     memcpy(f.hourly_load, ds->hourly_load, sizeof(f.hourly_load));
     f.own = own;
     f.nown = decide_stats_own(ds, json_object_get_string(id), own, DECIDE_STATS_MAX);
+    decide_daily d[2];
     for (size_t t = 0; t < 2; t++) {
-        decide_daily d;
         char hhmm[24], next[UTIL_RFC3339_LEN + 1];
         struct timespec ts;
-        decide_best_daily(types[t], now, &f, &d);
-        ts = (struct timespec){.tv_sec = (time_t)d.next, .tv_nsec = 0};
+        decide_best_daily(types[t], now, &f, t ? &d[0] : NULL, &d[t]);
+        ts = (struct timespec){.tv_sec = (time_t)d[t].next, .tv_nsec = 0};
         util_rfc3339(&ts, next);
-        snprintf(hhmm, sizeof(hhmm), "%02d:%02d", d.local / 60, d.local % 60);
+        snprintf(hhmm, sizeof(hhmm), "%02d:%02d", d[t].local / 60, d[t].local % 60);
         json_object *o = json_object_new_object();
         json_object_object_add(o, "local_time", json_object_new_string(hhmm));
         json_object_object_add(o, "timezone", json_object_new_string(decide_zone_name(f.zone)));
         json_object_object_add(o, "next_at", json_object_new_string(next));
-        json_object_object_add(o, "score", decide_number(d.score, 1));
-        json_object_object_add(o, "reasoning", json_object_new_string(d.reasoning));
+        json_object_object_add(o, "score", decide_number(d[t].score, 1));
+        json_object_object_add(o, "reasoning", json_object_new_string(d[t].reasoning));
         json_object_object_add(out, types[t], o);
-        /* The next job type keeps clear of this one, every day of the week. */
-        for (int day = 0; day < DECIDE_DAYS && f.nown < DECIDE_STATS_MAX; day++)
-            own[f.nown++] = d.next + (int64_t)day * 86400;
     }
     json_object_object_add(out, "load_data", json_object_new_boolean(ds->has_load));
     return out;

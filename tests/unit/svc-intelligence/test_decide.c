@@ -502,11 +502,17 @@ test_best_daily(void **state)
     decide_facts f = facts("America/New_York");
     for (int h = 0; h < 24; h++)
         f.hourly_load[h] = h == 8 ? 0 : 5; /* 04:00 EDT is the quiet hour */
-    decide_daily d;
-    decide_best_daily("menu_sync", at("2026-09-21T12:00:00Z"), &f, &d);
+    decide_daily d, m;
+    decide_best_daily("health_check", at("2026-09-21T12:00:00Z"), &f, NULL, &d);
     assert_int_equal(d.local, 4 * 60);
     assert_at(d.next, "2026-09-22T08:00:00Z");
     assert_non_null(strstr(d.reasoning, "04:00 America/New_York"));
+    /* menu_sync keeps clear of the daily health_check: 04:00 and 04:15
+     * overlap it, 04:30 and 04:45 are close to it (-10) but still in the
+     * quiet hour (a busy hour costs -20). */
+    decide_best_daily("menu_sync", at("2026-09-21T12:00:00Z"), &f, &d, &m);
+    assert_int_equal(m.local, 4 * 60 + 30);
+    assert_non_null(strstr(m.reasoning, "close to the daily health_check at 04:00"));
 }
 
 /* ---- the request ---- */
