@@ -6,6 +6,7 @@
  * risks; the request's checks; the zone offsets themselves. */
 #include <sys/stat.h>
 
+#include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -133,6 +134,47 @@ test_zone_offsets(void **state)
     assert_int_equal(decide_zone_offset(syd, at("2045-04-01T15:59:59Z")), 11 * 3600);
     assert_int_equal(decide_zone_offset(syd, at("2045-04-01T16:00:00Z")), 10 * 3600);
     assert_int_equal(decide_zone_offset(decide_zone_load("UTC"), at("2026-07-01T00:00:00Z")), 0);
+}
+
+static const char *const thread_zones[] = {"Asia/Kolkata", "America/Sao_Paulo", "Pacific/Chatham",
+                                           "Africa/Cairo", "Europe/Berlin"};
+
+/* Load the zones and read offsets, from many threads at once. */
+static void *
+load_zones(void *arg)
+{
+    const decide_zone **out = arg;
+    for (int round = 0; round < 50; round++)
+        for (size_t i = 0; i < 5; i++) {
+            const decide_zone *z = decide_zone_load(thread_zones[i]);
+            if (!z || (out[i] && out[i] != z))
+                return (void *)1;
+            out[i] = z;
+            if (decide_zone_offset(z, 1790000000 + round * 86400) % 900 != 0)
+                return (void *)1;
+        }
+    return NULL;
+}
+
+/* The cache hands every thread the same zone, parsed once. */
+static void
+test_zone_threads(void **state)
+{
+    (void)state;
+    pthread_t th[8];
+    const decide_zone *seen[8][5];
+    memset(seen, 0, sizeof(seen));
+    for (int i = 0; i < 8; i++)
+        assert_int_equal(pthread_create(&th[i], NULL, load_zones, seen[i]), 0);
+    for (int i = 0; i < 8; i++) {
+        void *rc = NULL;
+        assert_int_equal(pthread_join(th[i], &rc), 0);
+        assert_null(rc);
+    }
+    for (int i = 1; i < 8; i++)
+        assert_memory_equal(seen[i], seen[0], sizeof(seen[0]));
+    assert_int_equal(decide_zone_offset(seen[0][0], at("2026-07-01T00:00:00Z")), 5 * 3600 + 1800);
+    assert_int_equal(decide_zone_offset(seen[0][2], at("2026-07-01T00:00:00Z")), 12 * 3600 + 2700);
 }
 
 /* A TZif file (version 2) without transitions: only its footer's POSIX
@@ -595,6 +637,7 @@ main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_zone_offsets),
         cmocka_unit_test(test_zone_rules),
+        cmocka_unit_test(test_zone_threads),
         cmocka_unit_test(test_preferred_wins),
         cmocka_unit_test(test_load_and_own_jobs),
         cmocka_unit_test(test_avoided_never_chosen),
