@@ -35,6 +35,12 @@ int http_alerts_list(web_req *r);
 int http_alerts_get(web_req *r);
 int http_alerts_acknowledge(web_req *r);
 
+/* Scheduling decisions (http_decide.c). */
+int http_decide(web_req *r);
+int http_decisions_list(web_req *r);
+int http_decision_get(web_req *r);
+int http_schedule_recommendations(web_req *r);
+
 /* The {id} of the path, or NULL after answering 400. */
 const char *http_client_id(web_req *r);
 /* Answer a store failure: 404 naming what, 409 with conflict, 503, 500. */

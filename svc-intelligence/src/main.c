@@ -9,6 +9,7 @@
 
 #include "alerting.h"
 #include "app.h"
+#include "decide_llm.h"
 #include "events.h"
 #include "http.h"
 #include "intel.h"
@@ -22,6 +23,7 @@ static const cfg_var intelligence_vars[] = {
      "report_generation jobs run at once; 0 runs none here (a replica that only serves the API)"},
     {"ALERT_SWEEP_INTERVAL_MS", CFG_INT, "60000", 100, 3600000, false,
      "how often open alerts are re-evaluated, to resolve those whose condition cleared"},
+    DECIDE_LLM_VARS, /* the optional rephrasing of decisions' reasoning */
     SYSHEALTH_VARS,
 };
 

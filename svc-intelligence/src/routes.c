@@ -33,6 +33,10 @@ static const web_route routes[] = {
     {"GET", P "/alerts", http_alerts_list, 0, NULL},
     {"GET", P "/alerts/{id}", http_alerts_get, 0, NULL},
     {"POST", P "/alerts/{id}/acknowledge", http_alerts_acknowledge, 0, NULL},
+    {"POST", P "/decide", http_decide, WEB_JSON_BODY, NULL},
+    {"GET", P "/decisions", http_decisions_list, 0, NULL},
+    {"GET", P "/decisions/{id}", http_decision_get, 0, NULL},
+    {"GET", P "/schedule/recommendations", http_schedule_recommendations, 0, NULL},
 };
 
 const web_route *

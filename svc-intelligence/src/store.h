@@ -135,4 +135,32 @@ store_status store_alert_run_source(store *s, const char *run_id, char *source_t
 store_status store_alert_usage(store *s, const char *business_id, int64_t now_ms,
                                alert_usage **rows, size_t *n, char client_id[37]);
 
+/* Decisions (store_decide.c). What a decision on client_id is made from,
+ * as of now (seconds): ST_NOT_FOUND for an unknown client. job_type may be
+ * NULL (no failures then). */
+typedef struct store_decide_facts {
+    char timezone[65];
+    char health[16];                       /* "" when never scored */
+    int integrations, unhealthy, degraded; /* by each integration's latest check */
+    int failures_7d, failures_24h;         /* of job_type */
+    char last_error[160];                  /* of its latest failure, "" when none */
+} store_decide_facts;
+store_status store_decide_facts_get(store *s, const char *client_id, const char *job_type,
+                                    int64_t now, store_decide_facts *out);
+/* Keep a decision; *out is the row as GET /decisions/{id} shows it.
+ * request and response: JSON objects' text; requested_by may be NULL. */
+typedef struct store_decision_in {
+    const char *client_id, *context, *job_type, *decision, *request, *response, *scheduled_for,
+        *confidence, *requested_by;
+} store_decision_in;
+store_status store_decision_save(store *s, const store_decision_in *d, json_object **out);
+store_status store_decision_get(store *s, const char *id, json_object **out);
+/* Newest first; client_id, job_type and since (RFC 3339) may be NULL. */
+store_status store_decision_list(store *s, const char *client_id, const char *job_type,
+                                 const char *since, long limit, long offset, json_object **page);
+/* The clients of GET /schedule/recommendations: client_id alone (ST_NOT_FOUND
+ * when unknown), or every active client; items are {id, name, timezone}. */
+store_status store_schedule_clients(store *s, const char *client_id, long limit, long offset,
+                                    json_object **page);
+
 #endif

@@ -63,6 +63,9 @@ enum {
     QP_N
 };
 extern const store_stmt store_report_sql[QP_N];
+/* Decisions (store_sql_decide.c). */
+enum { QD_FACTS = 0, QD_INSERT, QD_GET, QD_LIST, QD_COUNT, QD_CLIENTS, QD_CLIENTS_COUNT, QD_N };
+extern const store_stmt store_decide_sql[QD_N];
 
 /* Alerts (store_sql_alerts.c). */
 enum {

@@ -176,10 +176,10 @@ def decide(gw, ids):
     if probe.status_code == 404:
         print("  /decide: the route answers 404 (not in this build): skipped")
         return None
-    if probe.status_code != 200:
+    if probe.status_code not in (200, 201):  # 201: every decision is kept
         print(f"  /decide: {probe.status_code} {probe.text[:300]}: skipped")
         return None
-    out, _ = timed(gw, "POST", "/api/intelligence/decide", "decide",
+    out, _ = timed(gw, "POST", "/api/intelligence/decide", "decide", expect=probe.status_code,
                    body_of=lambda i: decide_body(ids[i % len(ids)]))
     return out
 
