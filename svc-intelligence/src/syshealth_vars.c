@@ -1,5 +1,6 @@
 /* syshealth_vars: the configuration of GET /system/health read from its
  * variables (SYSHEALTH_VARS in syshealth.h). */
+#include "log.h"
 #include "syshealth.h"
 #include "util.h"
 
@@ -13,7 +14,11 @@ syshealth_cfg_load(const cfg *c, syshealth_cfg *out)
 {
     for (int i = 0; i < SH_NSERVICES; i++) {
         const char *u = cfg_str(c, url_vars[i]);
-        util_strlcpy(out->url[i], u ? u : "", sizeof(out->url[i]));
+        if (util_strlcpy(out->url[i], u ? u : "", sizeof(out->url[i])) >= sizeof(out->url[i])) {
+            log_msg(LOGL_WARN, LOG_FIELDS(LF_STR("variable", url_vars[i])),
+                    "URL too long for the system health report: not asked");
+            out->url[i][0] = '\0';
+        }
     }
     const char *tok = cfg_str(c, "INTERNAL_TOKEN");
     util_strlcpy(out->token, tok ? tok : "", sizeof(out->token));
