@@ -450,8 +450,11 @@ start_daemon() {
         # itself at load for nothing: 0.7 MB resident per daemon.
         "GNUTLS_NO_IMPLICIT_INIT=1"
     )
-    if [[ $d == gateway ]]; then
+    if [[ $d == gateway || $d == svc-intelligence ]]; then
+        # The gateway proxies to the services; svc-intelligence's system
+        # health asks each of them (and the gateway) how it is.
         env+=(
+            "GATEWAY_URL=http://$HTTP_HOST:${PORT[gateway]}"
             "AUTOMATION_URL=http://$HTTP_HOST:${PORT[svc-automation]}"
             "INTELLIGENCE_URL=http://$HTTP_HOST:${PORT[svc-intelligence]}"
             "TOAST_URL=http://$HTTP_HOST:${PORT[svc-toast]}"
