@@ -5,12 +5,11 @@
 const store_stmt store_system_sql[QS_N] = {
     /* $1: milliseconds; local to the transaction it runs in. */
     [QS_TIMEOUT] = {"system_timeout", "SELECT set_config('statement_timeout', $1, true)"},
-    /* Each integration counts once, by the status of its newest check. */
+    /* Each integration counts once, by the status of its newest check
+     * (integration_latest, kept by a trigger: migration 012). */
     [QS_INTEGRATIONS] = {"system_integrations",
-                         "SELECT l.status, count(*) FROM (SELECT DISTINCT ON (integration_id) "
-                         "status FROM intelligence.integration_checks "
-                         "ORDER BY integration_id, checked_at DESC, check_id) l "
-                         "GROUP BY l.status"},
+                         "SELECT status, count(*) FROM intelligence.integration_latest "
+                         "GROUP BY status"},
     [QS_ALERTS] = {"system_alerts", "SELECT severity, count(*) FROM intelligence.alerts "
                                     "WHERE status = 'active' GROUP BY severity"},
     [QS_ACTIVE_CLIENTS] = {"system_active_clients",

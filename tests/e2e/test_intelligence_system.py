@@ -125,6 +125,11 @@ def test_system_health_counts_integrations_and_alerts(suite, admin_h):
         "INSERT INTO intelligence.integration_checks (check_id, integration_id, client_id, "
         f"status, checked_at) VALUES ('{uuid.uuid4()}', '{integ}', '{cid}', 'healthy', "
         f"now() - interval '1 hour'), ('{uuid.uuid4()}', '{integ}', '{cid}', 'unhealthy', now())")
+    # An older check arriving late changes nothing.
+    suite.pg.psql(
+        "INSERT INTO intelligence.integration_checks (check_id, integration_id, client_id, "
+        f"status, checked_at) VALUES ('{uuid.uuid4()}', '{integ}', '{cid}', 'degraded', "
+        "now() - interval '2 hours')")
     subject = "e2e-syshealth-" + secrets.token_hex(6)
     suite.pg.psql(
         "INSERT INTO intelligence.alerts (type, severity, subject, message) VALUES "
@@ -139,8 +144,10 @@ def test_system_health_counts_integrations_and_alerts(suite, admin_h):
         assert h["status"] in ("degraded", "unhealthy")  # a critical alert is active
     finally:
         suite.pg.psql(f"DELETE FROM intelligence.alerts WHERE subject LIKE '{subject}%'")
-        suite.pg.psql(f"DELETE FROM intelligence.integration_checks WHERE integration_id = "
-                      f"'{integ}'")
+        # Checks are never deleted by the daemon; the test deletes its own
+        # and the newest-check row kept beside them (migration 012).
+        for table in ("integration_checks", "integration_latest"):
+            suite.pg.psql(f"DELETE FROM intelligence.{table} WHERE integration_id = '{integ}'")
 
 
 def test_system_health_stream_figures_move(suite, admin_h):
