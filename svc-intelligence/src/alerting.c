@@ -2,7 +2,6 @@
 #include "alerting.h"
 
 #include <inttypes.h>
-#include <pthread.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,6 +11,7 @@
 #include "alert_rules.h"
 #include "intel.h"
 #include "log.h"
+#include "ticker.h"
 #include "util.h"
 
 #define SWEEP_PAGE 500
@@ -329,64 +329,35 @@ alerting_sweep(store *s, int64_t now_ms, long *resolved)
 
 struct alerting_sweeper {
     store *s;
-    int interval_ms;
-    pthread_t th;
-    pthread_mutex_t mu;
-    pthread_cond_t cv;
-    bool stop;
+    bool down; /* the last sweep failed: log once per outage */
+    ticker *t;
 };
 
-static void *
-sweeper_main(void *arg)
+static void
+sweep_once(void *arg)
 {
     alerting_sweeper *w = arg;
-    bool down = false;
-    pthread_mutex_lock(&w->mu);
-    while (!w->stop) {
-        struct timespec ts;
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        ts.tv_sec += w->interval_ms / 1000;
-        ts.tv_nsec += (long)(w->interval_ms % 1000) * 1000000L;
-        ts.tv_sec += ts.tv_nsec / 1000000000L;
-        ts.tv_nsec %= 1000000000L;
-        /* Wait first: at start the events being consumed evaluate anyway. */
-        pthread_cond_timedwait(&w->cv, &w->mu, &ts);
-        if (w->stop)
-            break;
-        pthread_mutex_unlock(&w->mu);
-        long resolved = 0;
-        store_status st = alerting_sweep(w->s, util_now_ms(), &resolved);
-        if (st == ST_OK && resolved > 0)
-            log_msg(LOGL_INFO, LOG_FIELDS(LF_INT("resolved", resolved)),
-                    "alert sweep resolved alerts whose condition cleared");
-        if (st != ST_OK && !down)
-            log_msg(LOGL_WARN, LOG_FIELDS(LF_INT("status", st)), "alert sweep failed; retrying");
-        else if (st == ST_OK && down)
-            log_info("alert sweep works again");
-        down = st != ST_OK;
-        pthread_mutex_lock(&w->mu);
-    }
-    pthread_mutex_unlock(&w->mu);
-    return NULL;
+    long resolved = 0;
+    store_status st = alerting_sweep(w->s, util_now_ms(), &resolved);
+    if (st == ST_OK && resolved > 0)
+        log_msg(LOGL_INFO, LOG_FIELDS(LF_INT("resolved", resolved)),
+                "alert sweep resolved alerts whose condition cleared");
+    if (st != ST_OK && !w->down)
+        log_msg(LOGL_WARN, LOG_FIELDS(LF_INT("status", st)), "alert sweep failed; retrying");
+    else if (st == ST_OK && w->down)
+        log_info("alert sweep works again");
+    w->down = st != ST_OK;
 }
 
 alerting_sweeper *
 alerting_sweeper_start(store *s, int interval_ms)
 {
     alerting_sweeper *w = calloc(1, sizeof(*w));
-    pthread_condattr_t ca;
     if (!w)
         return NULL;
     w->s = s;
-    w->interval_ms = interval_ms;
-    pthread_mutex_init(&w->mu, NULL);
-    pthread_condattr_init(&ca);
-    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-    pthread_cond_init(&w->cv, &ca);
-    pthread_condattr_destroy(&ca);
-    if (pthread_create(&w->th, NULL, sweeper_main, w) != 0) {
-        pthread_mutex_destroy(&w->mu);
-        pthread_cond_destroy(&w->cv);
+    /* Not at once: at start the events being consumed evaluate anyway. */
+    if (!(w->t = ticker_start(interval_ms, false, sweep_once, w))) {
         free(w);
         return NULL;
     }
@@ -398,12 +369,6 @@ alerting_sweeper_stop(alerting_sweeper *w)
 {
     if (!w)
         return;
-    pthread_mutex_lock(&w->mu);
-    w->stop = true;
-    pthread_cond_signal(&w->cv);
-    pthread_mutex_unlock(&w->mu);
-    pthread_join(w->th, NULL);
-    pthread_mutex_destroy(&w->mu);
-    pthread_cond_destroy(&w->cv);
+    ticker_stop(w->t);
     free(w);
 }
