@@ -5,6 +5,7 @@
 
 #include "http.h"
 #include "log.h"
+#include "recompute.h"
 #include "score.h"
 #include "scoring.h"
 
@@ -33,7 +34,7 @@ band_known(const char *s)
 int
 http_health_summary(web_req *r)
 {
-    store *s = intel_of(web_app(r))->store;
+    intel *s = intel_of(web_app(r));
     long limit, offset, scored = 0;
     char bb[32];
     const char *band = NULL;
@@ -43,12 +44,12 @@ http_health_summary(web_req *r)
                        "must be one of healthy, at_risk, critical, unknown"))
         return 0;
     /* A client never scored gets its first score now, so that every client
-     * is in the summary. */
-    store_status st = scoring_fill(s, http_now_ms(), &scored);
+     * is in the summary: all of them at once, as POST /scores/recompute. */
+    store_status st = recompute_unscored(s, http_now_ms(), &scored);
     if (st == ST_OK && scored > 0)
         log_msg(LOGL_INFO, LOG_FIELDS(LF_INT("clients", scored)), "first health scores computed");
     if (st == ST_OK)
-        st = store_summary(s, band, limit, offset, &page);
+        st = store_summary(s->store, band, limit, offset, &page);
     return st == ST_OK ? web_reply_json(r, 200, page)
                        : http_store_error(r, st, "health scores", NULL);
 }

@@ -98,10 +98,7 @@ http_scores_recompute(web_req *r)
     js_err je;
     if (!parse_ids(web_body_json(r), &ids, &je))
         return web_reply_invalid(r, &je);
-    /* Leave a connection of the pool to the other requests. */
-    long pool = cfg_int(app_cfg(s->app), "DB_POOL_SIZE");
-    int workers = pool > 2 ? (int)pool - 1 : 1;
-    store_status st = recompute_run(s, ids, workers, http_now_ms(), &res);
+    store_status st = recompute_run(s, ids, recompute_workers(s), http_now_ms(), &res);
     if (st != ST_OK)
         return http_store_error(r, st, "clients", NULL);
     log_msg(LOGL_INFO,

@@ -170,3 +170,38 @@ recompute_run(intel *s, json_object *ids, int workers, int64_t now_ms, recompute
                 "some scores could not be recomputed, or their recommendations refreshed");
     return ST_OK;
 }
+
+int
+recompute_workers(const intel *s)
+{
+    /* Leave a connection of the pool to the other requests. */
+    long pool = cfg_int(app_cfg(s->app), "DB_POOL_SIZE");
+    return pool > 2 ? (int)pool - 1 : 1;
+}
+
+store_status
+recompute_unscored(intel *s, int64_t now_ms, long *n)
+{
+    *n = 0;
+    for (;;) {
+        json_object *ids = NULL;
+        recompute_result res;
+        store_status st = store_unscored(s->store, RECOMPUTE_MAX_IDS, &ids);
+        if (st != ST_OK)
+            return st;
+        size_t count = json_object_array_length(ids);
+        st = count > 0 ? recompute_run(s, ids, recompute_workers(s), now_ms, &res) : ST_OK;
+        json_object_put(ids);
+        if (st != ST_OK)
+            return st;
+        if (count == 0)
+            return ST_OK;
+        *n += res.recomputed;
+        if (res.failed > 0)
+            return ST_UNAVAILABLE; /* the database failed on some: say so, not a partial list */
+        /* A short batch was the last; a batch without progress would come
+         * back the same. */
+        if (count < RECOMPUTE_MAX_IDS || res.recomputed == 0)
+            return ST_OK;
+    }
+}

@@ -28,4 +28,13 @@ typedef struct recompute_result {
 store_status recompute_run(intel *s, json_object *ids, int workers, int64_t now_ms,
                            recompute_result *out);
 
+/* How many threads a recompute may use: all of the database pool but one,
+ * left to the other requests. */
+int recompute_workers(const intel *s);
+
+/* Score every client that has no stored score yet, RECOMPUTE_MAX_IDS at a
+ * time (the health summary does, so that every client is in it). *n: how
+ * many were scored. */
+store_status recompute_unscored(intel *s, int64_t now_ms, long *n);
+
 #endif

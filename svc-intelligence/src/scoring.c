@@ -8,8 +8,6 @@
 #include "score_json.h"
 #include "util.h"
 
-#define FILL_BATCH 500
-
 store_status
 scoring_run(store *s, const char *client_id, int64_t now_ms, json_object **out)
 {
@@ -51,35 +49,4 @@ scoring_run(store *s, const char *client_id, int64_t now_ms, json_object **out)
     json_object_object_add(o, "recommendations", recs);
     *out = o;
     return ST_OK;
-}
-
-store_status
-scoring_fill(store *s, int64_t now_ms, long *n)
-{
-    *n = 0;
-    for (;;) {
-        json_object *ids = NULL;
-        store_status st = store_unscored(s, FILL_BATCH, &ids);
-        if (st != ST_OK)
-            return st;
-        size_t count = json_object_array_length(ids), done = 0;
-        for (size_t i = 0; i < count; i++) {
-            json_object *out = NULL;
-            const char *id = json_object_get_string(json_object_array_get_idx(ids, i));
-            st = scoring_run(s, id, now_ms, &out);
-            json_object_put(out);
-            if (st == ST_OK)
-                done++;
-            else if (st != ST_NOT_FOUND) { /* a client deleted meanwhile is no failure */
-                json_object_put(ids);
-                return st;
-            }
-        }
-        json_object_put(ids);
-        *n += (long)done;
-        /* A short batch was the last; a batch without progress would come
-         * back the same. */
-        if (count < FILL_BATCH || done == 0)
-            return ST_OK;
-    }
 }

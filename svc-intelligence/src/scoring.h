@@ -19,7 +19,4 @@
  * unknown client. */
 store_status scoring_run(store *s, const char *client_id, int64_t now_ms, json_object **out);
 
-/* Score every client that has no stored score yet. *n: how many. */
-store_status scoring_fill(store *s, int64_t now_ms, long *n);
-
 #endif
