@@ -2,6 +2,7 @@
 #include "alerting.h"
 
 #include <inttypes.h>
+#include <pthread.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -122,10 +123,29 @@ apply(store *s, eval_mode mode, alert_type type, const char *client_id, const ch
     return st;
 }
 
+/* Evaluations of one subject run one at a time in this daemon (event
+ * threads, requests and the sweep), so that a raise and a resolve computed
+ * from facts read in one order cannot be written in the other. Replicas can
+ * still interleave (README "Alerts"). Striped: subjects share 64 locks. */
+#define SUBJECT_LOCKS 64
+static pthread_mutex_t subject_locks[SUBJECT_LOCKS] = {[0 ... SUBJECT_LOCKS - 1] =
+                                                           PTHREAD_MUTEX_INITIALIZER};
+
+static pthread_mutex_t *
+subject_lock(const char *key)
+{
+    uint32_t h = 2166136261u; /* FNV-1a */
+    for (const unsigned char *p = (const unsigned char *)key; *p; p++)
+        h = (h ^ *p) * 16777619u;
+    pthread_mutex_t *m = &subject_locks[h % SUBJECT_LOCKS];
+    pthread_mutex_lock(m);
+    return m;
+}
+
 /* One score rule, or both (type ALERT_NTYPES). */
 static store_status
-eval_scores(store *s, eval_mode mode, alert_type type, const char *client_id, int64_t now_ms,
-            long *resolved)
+eval_scores_in(store *s, eval_mode mode, alert_type type, const char *client_id, int64_t now_ms,
+               long *resolved)
 {
     alert_scores in;
     alert_verdict v;
@@ -146,7 +166,7 @@ eval_scores(store *s, eval_mode mode, alert_type type, const char *client_id, in
 }
 
 static store_status
-eval_jobs(store *s, eval_mode mode, const char *client_id, int64_t now_ms, long *resolved)
+eval_jobs_in(store *s, eval_mode mode, const char *client_id, int64_t now_ms, long *resolved)
 {
     alert_job *jobs = NULL;
     alert_verdict v;
@@ -161,8 +181,8 @@ eval_jobs(store *s, eval_mode mode, const char *client_id, int64_t now_ms, long 
 }
 
 static store_status
-eval_integration(store *s, eval_mode mode, const char *integration_id, int64_t now_ms,
-                 long *resolved)
+eval_integration_in(store *s, eval_mode mode, const char *integration_id, int64_t now_ms,
+                    long *resolved)
 {
     alert_check checks[ALERT_CHECKS_CRITICAL];
     alert_verdict v;
@@ -178,8 +198,8 @@ eval_integration(store *s, eval_mode mode, const char *integration_id, int64_t n
 }
 
 static store_status
-eval_sync(store *s, eval_mode mode, const char *client_id, const char *source_type, int64_t now_ms,
-          long *resolved)
+eval_sync_in(store *s, eval_mode mode, const char *client_id, const char *source_type,
+             int64_t now_ms, long *resolved)
 {
     alert_run runs[ALERT_SYNC_HIGH];
     alert_verdict v;
@@ -199,7 +219,7 @@ eval_sync(store *s, eval_mode mode, const char *client_id, const char *source_ty
 }
 
 static store_status
-eval_usage(store *s, eval_mode mode, const char *business_id, int64_t now_ms, long *resolved)
+eval_usage_in(store *s, eval_mode mode, const char *business_id, int64_t now_ms, long *resolved)
 {
     alert_usage *rows = NULL;
     alert_verdict v;
@@ -212,6 +232,55 @@ eval_usage(store *s, eval_mode mode, const char *business_id, int64_t now_ms, lo
                    &v, now_ms, resolved);
     }
     free(rows);
+    return st;
+}
+
+/* The evaluations above, each under its subject's lock. */
+static store_status
+eval_scores(store *s, eval_mode mode, alert_type type, const char *client_id, int64_t now_ms,
+            long *resolved)
+{
+    pthread_mutex_t *m = subject_lock(client_id);
+    store_status st = eval_scores_in(s, mode, type, client_id, now_ms, resolved);
+    pthread_mutex_unlock(m);
+    return st;
+}
+
+static store_status
+eval_jobs(store *s, eval_mode mode, const char *client_id, int64_t now_ms, long *resolved)
+{
+    pthread_mutex_t *m = subject_lock(client_id);
+    store_status st = eval_jobs_in(s, mode, client_id, now_ms, resolved);
+    pthread_mutex_unlock(m);
+    return st;
+}
+
+static store_status
+eval_integration(store *s, eval_mode mode, const char *integration_id, int64_t now_ms,
+                 long *resolved)
+{
+    pthread_mutex_t *m = subject_lock(integration_id);
+    store_status st = eval_integration_in(s, mode, integration_id, now_ms, resolved);
+    pthread_mutex_unlock(m);
+    return st;
+}
+
+static store_status
+eval_sync(store *s, eval_mode mode, const char *client_id, const char *source_type, int64_t now_ms,
+          long *resolved)
+{
+    pthread_mutex_t *m = subject_lock(source_type);
+    store_status st = eval_sync_in(s, mode, client_id, source_type, now_ms, resolved);
+    pthread_mutex_unlock(m);
+    return st;
+}
+
+static store_status
+eval_usage(store *s, eval_mode mode, const char *business_id, int64_t now_ms, long *resolved)
+{
+    pthread_mutex_t *m = subject_lock(business_id);
+    store_status st = eval_usage_in(s, mode, business_id, now_ms, resolved);
+    pthread_mutex_unlock(m);
     return st;
 }
 
