@@ -94,6 +94,13 @@ automation_init(app *a)
     s->claim_latency =
         metrics_histogram(m, "job_claim_latency_seconds",
                           "Time a job waited, ready, until a worker claimed it", NULL, 0, NULL, 0);
+    static const char *const kind[] = {"kind"};
+    static const double writes[] = {1, 2, 4, 8, 16, 32};
+    if (s->store)
+        store_count_batches(s->store, metrics_histogram(m, "job_store_batch_writes",
+                                                        "Writes (completions, new jobs) made by "
+                                                        "one statement",
+                                                        kind, 1, writes, 6));
     if (!s->store || !s->live || metrics_on_collect(m, collect_depth, s) != 0)
         return -1;
     return 0;

@@ -57,11 +57,12 @@ store_new(db_pool *pool, const job_retry_policy *retry)
     size_t cap = 64;
     if (!s)
         return NULL;
+    store_batch_init(s);
     for (size_t i = 0; i < NCOLS; i++)
         cap += strlen(job_cols[i].sql) + 2;
     s->cols = malloc(cap);
     if (!s->cols) {
-        free(s);
+        store_free(s);
         return NULL;
     }
     size_t len = 0;
@@ -94,6 +95,7 @@ store_free(store *s)
     for (int q = 0; q < Q_COUNT_STMTS; q++)
         free(s->sql[q]);
     free(s->cols);
+    store_batch_destroy(s);
     free(s);
 }
 

@@ -15,6 +15,7 @@
 
 #include "db.h"
 #include "job.h"
+#include "metrics.h"
 
 typedef enum {
     ST_OK = 0,
@@ -39,6 +40,10 @@ void store_changes_clear(store_changes *c);
 #define STORE_MSG 300
 
 store *store_new(db_pool *pool, const job_retry_policy *retry);
+/* Count the writes each statement made in f, a histogram labelled {kind}
+ * ("complete", "create"): completions and new jobs that arrive together are
+ * written by one statement (store_batch.c). */
+void store_count_batches(store *s, metrics_family *f);
 void store_free(store *s); /* NULL ok */
 
 /* ---- the API (store.c) ---- */

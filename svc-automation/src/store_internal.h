@@ -2,9 +2,23 @@
 #ifndef AUTOMATION_STORE_INTERNAL_H
 #define AUTOMATION_STORE_INTERNAL_H
 
+#include <pthread.h>
+
+#include "metrics.h"
 #include "store.h"
 
-#define STORE_WAIT_MS 2000 /* for a pooled connection */
+#define STORE_WAIT_MS       2000 /* for a pooled connection */
+#define STORE_BATCH_MAX     32   /* completions written by one statement */
+#define STORE_BATCH_WRITERS 2    /* batches written at once */
+
+typedef struct store_batch_slot store_batch_slot;
+/* Writes of one kind waiting to be written together (store_batch.c). */
+typedef struct store_batch_queue {
+    pthread_mutex_t mu;
+    store_batch_slot *head, *tail;
+    int writers; /* batches being written */
+} store_batch_queue;
+enum { STORE_BATCH_COMPLETE = 0, STORE_BATCH_CREATE, STORE_BATCH_KINDS };
 
 /* Every statement of the daemon. Their text is in store_sql.c; a "%s" in it
  * stands for the job column list (store_cols), filled in once at start (at
@@ -52,6 +66,8 @@ typedef enum {
     Q_COMPLETE_CLAIM,
     Q_COMPLETE_CLAIM_ONE,
     Q_INSERT_ONE,
+    Q_COMPLETE_BATCH,
+    Q_INSERT_BATCH,
     Q_COUNT_STMTS
 } store_q;
 
@@ -64,6 +80,8 @@ struct store {
     char *cols; /* the job column list, "j." qualified, built once */
     char *sql[Q_COUNT_STMTS];
     char last_sweep[40]; /* the database's now() at the last sweep */
+    store_batch_queue batch[STORE_BATCH_KINDS];
+    metrics_family *batch_writes; /* {kind}: writes per batch statement, or NULL */
 };
 
 /* Run statement q on c (prepared once per connection). */
@@ -98,5 +116,32 @@ store_status store_fail_dependents(db_conn *c, const store *s, const char *id, c
 /* Queue the pending dependents of id whose dependencies all completed. */
 store_status store_promote_dependents(db_conn *c, const store *s, const char *id,
                                       store_changes *ch);
+
+/* The job types of a claim mask as an array literal ("{a,b}") in out. */
+void store_claim_types(unsigned types, char *out, size_t cap);
+/* Append the claimed row r of res (job columns first, the wait at wcol) to
+ * *jobs (created on the first), its wait to waits[n], and record it in ch. */
+void store_take_claimed(const PGresult *res, int r, int wcol, json_object **jobs, double *waits,
+                        store_changes *ch);
+/* A completed attempt (and the claim riding on it) by its own statement. */
+store_status store_complete_one(store *s, const char *id, const char *attempt, json_object *result,
+                                const store_claim_req *claim, json_object **claimed, double *waits,
+                                store_changes *ch, double *duration_s);
+/* The same, written together with the completions that arrive with it
+ * (store_batch.c). */
+store_status store_complete_batched(store *s, const char *id, const char *attempt,
+                                    json_object *result, const store_claim_req *claim,
+                                    json_object **claimed, double *waits, store_changes *ch,
+                                    double *duration_s);
+/* A new job with nothing to check first (no dependencies, no idempotency
+ * key) under the given id, by its own statement. */
+store_status store_create_one(store *s, const job_new *req, const char *id, json_object **job,
+                              bool *created, store_changes *ch, char *msg, size_t msglen);
+/* The same, written together with the new jobs that arrive with it, under a
+ * new id (store_batch.c). */
+store_status store_create_batched(store *s, const job_new *req, json_object **job,
+                                  store_changes *ch, char *msg, size_t msglen);
+void store_batch_init(store *s);
+void store_batch_destroy(store *s);
 
 #endif

@@ -93,15 +93,16 @@ new_job_texts(const job_new *req, char id[UTIL_UUID_LEN + 1], char prio[8], char
     snprintf(attempts, 8, "%d", req->max_attempts);
 }
 
-/* A job with nothing to check first: one statement. */
-static store_status
-create_one(db_conn *c, const store *s, const job_new *req, json_object **job, bool *created,
-           store_changes *ch, char *msg, size_t msglen)
+store_status
+store_create_one(store *s, const job_new *req, const char *id, json_object **job, bool *created,
+                 store_changes *ch, char *msg, size_t msglen)
 {
-    char id[UTIL_UUID_LEN + 1], prio[8], attempts[8];
+    char prio[8], attempts[8], unused[UTIL_UUID_LEN + 1];
+    db_conn *c = NULL;
     PGresult *res = NULL;
+    store_status st;
 
-    new_job_texts(req, id, prio, attempts);
+    new_job_texts(req, unused, prio, attempts);
     const char *p[] = {id,
                        req->client_id,
                        req->job_type,
@@ -109,21 +110,23 @@ create_one(db_conn *c, const store *s, const job_new *req, json_object **job, bo
                        req->config ? js_text(req->config, NULL) : "{}",
                        attempts,
                        req->scheduled_at};
+    if ((st = store_acquire(s, &c)) != ST_OK)
+        return st;
     db_status dst = store_exec(c, s, Q_INSERT_ONE, 7, p, &res);
     if (dst != DB_OK) {
         if (dst == DB_ERR_INVALID)
             snprintf(msg, msglen, "field 'scheduled_at': out of range");
-        return store_db(dst);
+        return store_done(c, false, store_db(dst));
     }
     if (PQntuples(res) != 1) {
         PQclear(res);
-        return ST_ERROR;
+        return store_done(c, false, ST_ERROR);
     }
     *job = store_render(res, 0, 0);
     PQclear(res);
     store_changed(ch, *job);
     *created = true;
-    return ST_OK;
+    return store_done(c, false, ST_OK);
 }
 
 store_status
@@ -140,10 +143,14 @@ store_job_create(store *s, const job_new *req, json_object **job, bool *created,
     *job = NULL;
     *created = false;
     msg[0] = '\0';
+    if (!req->idempotency_key && req->ndepends == 0) {
+        /* Nothing to check first: written with the new jobs arriving with it. */
+        st = store_create_batched(s, req, job, ch, msg, msglen);
+        *created = st == ST_OK;
+        return st;
+    }
     if ((st = store_acquire(s, &c)) != ST_OK)
         return st;
-    if (!req->idempotency_key && req->ndepends == 0)
-        return store_done(c, false, create_one(c, s, req, job, created, ch, msg, msglen));
     if (req->idempotency_key) {
         st = find_by_key(c, s, req, job, msg, msglen);
         if (st != ST_NOT_FOUND)

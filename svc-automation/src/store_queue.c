@@ -15,24 +15,27 @@ typedef struct claim_params {
     char types[256], max[12], lease[12];
 } claim_params;
 
+void
+store_claim_types(unsigned types, char *out, size_t cap)
+{
+    size_t len = (size_t)snprintf(out, cap, "{");
+    for (int i = 0; job_types[i]; i++)
+        if (types & (1u << i))
+            len += (size_t)snprintf(out + len, cap - len, "%s%s", len > 1 ? "," : "", job_types[i]);
+    snprintf(out + len, cap - len, "}");
+}
+
 static void
 claim_params_of(const store_claim_req *req, claim_params *cp)
 {
-    size_t len = (size_t)snprintf(cp->types, sizeof(cp->types), "{");
-    for (int i = 0; job_types[i]; i++)
-        if (req->types & (1u << i))
-            len += (size_t)snprintf(cp->types + len, sizeof(cp->types) - len, "%s%s",
-                                    len > 1 ? "," : "", job_types[i]);
-    snprintf(cp->types + len, sizeof(cp->types) - len, "}");
+    store_claim_types(req->types, cp->types, sizeof(cp->types));
     snprintf(cp->max, sizeof(cp->max), "%d", req->max);
     snprintf(cp->lease, sizeof(cp->lease), "%d", req->lease_seconds);
 }
 
-/* Append the claimed row r of res (job columns first, the wait at wcol) to
- * *jobs (created on the first), its wait to waits[n], and record it in ch. */
-static void
-take_claimed(const PGresult *res, int r, int wcol, json_object **jobs, double *waits,
-             store_changes *ch)
+void
+store_take_claimed(const PGresult *res, int r, int wcol, json_object **jobs, double *waits,
+                   store_changes *ch)
 {
     json_object *job = store_render(res, r, 0);
     if (!*jobs)
@@ -60,7 +63,7 @@ claim_on(db_conn *c, store *s, const store_claim_req *req, json_object **jobs, d
     }
     *jobs = json_object_new_array_ext(PQntuples(res));
     for (int r = 0; r < PQntuples(res); r++)
-        take_claimed(res, r, PQnfields(res) - 1, jobs, waits, ch);
+        store_take_claimed(res, r, PQnfields(res) - 1, jobs, waits, ch);
     PQclear(res);
     return ST_OK;
 }
@@ -232,12 +235,34 @@ complete_on(db_conn *c, store *s, const char *const *p, const store_claim_req *c
     store_changed(ch, job);
     for (int r = 0; claim && r < PQntuples(res); r++)
         if (r != done)
-            take_claimed(res, r, nf - 2, claimed, waits, ch);
+            store_take_claimed(res, r, nf - 2, claimed, waits, ch);
     PQclear(res);
     if (json_object_object_get_ex(job, "duration_seconds", &d) && d)
         *duration_s = json_object_get_double(d);
     json_object_put(job);
     return ST_OK;
+}
+
+store_status
+store_complete_one(store *s, const char *id, const char *attempt, json_object *result,
+                   const store_claim_req *claim, json_object **claimed, double *waits,
+                   store_changes *ch, double *duration_s)
+{
+    db_conn *c = NULL;
+    bool dependents = false;
+    store_status st;
+
+    if ((st = store_acquire(s, &c)) != ST_OK)
+        return st;
+    const char *p[] = {id, attempt, result ? js_text(result, NULL) : NULL};
+    st = complete_on(c, s, p, claim, claimed, waits, ch, duration_s, &dependents);
+    /* After the commit above, so that the last of several dependencies to
+     * complete sees all of them completed. The completion (and any claim)
+     * stands if this fails: the sweep queues those dependents then. */
+    if (st == ST_OK && dependents && store_promote_dependents(c, s, id, ch) != ST_OK)
+        log_msg(LOGL_WARN, LOG_FIELDS(LF_STR("job_id", id)),
+                "dependents not queued at once; the sweep will");
+    return store_done(c, false, st);
 }
 
 store_status
@@ -247,7 +272,6 @@ store_complete(store *s, const char *id, int attempt, bool completed, json_objec
 {
     db_conn *c = NULL;
     char att[12];
-    bool dependents = false;
     store_status st;
 
     *duration_s = -1;
@@ -256,31 +280,22 @@ store_complete(store *s, const char *id, int attempt, bool completed, json_objec
     else
         claim = NULL;
     snprintf(att, sizeof(att), "%d", attempt);
+    if (completed)
+        return store_complete_batched(s, id, att, result, claim, claimed, waits, ch, duration_s);
     if ((st = store_acquire(s, &c)) != ST_OK)
         return st;
-    if (!completed) {
-        if ((st = store_db(db_begin(c))) != ST_OK)
-            return store_done(c, false, st);
-        st = attempt_failed(c, s, id, att, "failed", error, retryable, ch, duration_s);
-        if (st == ST_OK && claim)
-            st = claim_on(c, s, claim, claimed, waits, ch);
-        if (st == ST_OK)
-            st = store_db(db_commit(c));
-        if (st != ST_OK && claimed) {
-            json_object_put(*claimed);
-            *claimed = NULL;
-        }
-        return store_done(c, true, st);
+    if ((st = store_db(db_begin(c))) != ST_OK)
+        return store_done(c, false, st);
+    st = attempt_failed(c, s, id, att, "failed", error, retryable, ch, duration_s);
+    if (st == ST_OK && claim)
+        st = claim_on(c, s, claim, claimed, waits, ch);
+    if (st == ST_OK)
+        st = store_db(db_commit(c));
+    if (st != ST_OK && claimed) {
+        json_object_put(*claimed);
+        *claimed = NULL;
     }
-    const char *p[] = {id, att, result ? js_text(result, NULL) : NULL};
-    st = complete_on(c, s, p, claim, claimed, waits, ch, duration_s, &dependents);
-    /* After the commit above, so that the last of several dependencies to
-     * complete sees all of them completed. The completion (and any claim)
-     * stands if this fails: the sweep queues those dependents then. */
-    if (st == ST_OK && dependents && store_promote_dependents(c, s, id, ch) != ST_OK)
-        log_msg(LOGL_WARN, LOG_FIELDS(LF_STR("job_id", id)),
-                "dependents not queued at once; the sweep will");
-    return store_done(c, false, st);
+    return store_done(c, true, st);
 }
 
 store_status

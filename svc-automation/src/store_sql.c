@@ -54,6 +54,46 @@
         CLAIM_TAKE("$6", "$7") "SELECT %s, " HAS_DEPENDENTS ", NULL::numeric, false " \
                                "FROM done j UNION ALL (SELECT %s, false, " CLAIM_WAIT \
                                ", true FROM cl j ORDER BY j.priority, j.created_at)"
+/* Completions written together ($1: [{ord, id, attempt, result, worker, want,
+ * lease}] as JSON; $2 the job types of their claims): each completion that
+ * applies claims want jobs for its worker. The claimed jobs are dealt to the
+ * completions in order (slots); the picked ones are found by id through an
+ * array, as in CLAIM_TAKE, so no plan scans the table. The last column is
+ * the completion (ord) a row belongs to. */
+#define COMPLETE_BATCH                                                                             \
+    "WITH req AS (SELECT * FROM jsonb_to_recordset($1::jsonb) AS r(ord int, id uuid, "             \
+    "attempt int, result jsonb, worker text, want int, lease int)), "                              \
+    "done AS (UPDATE automation.jobs j SET status = 'completed', "                                 \
+    "result = nullif(req.result, 'null'::jsonb), "                                                 \
+    "error = NULL, progress = 100, completed_at = now(), updated_at = now(), "                     \
+    "seq = j.seq + 1, lease_expires_at = NULL, "                                                   \
+    "duration_seconds = extract(epoch FROM now() - j.started_at) FROM req "                        \
+    "WHERE j.id = ANY (ARRAY(SELECT id FROM req)) AND j.id = req.id "                              \
+    "AND j.attempt = req.attempt AND j.status = 'running' "                                        \
+    "RETURNING j.*, req.ord AS req_ord, req.worker AS req_worker, req.want AS req_want, "          \
+    "req.lease AS req_lease), "                                                                    \
+    "att AS (UPDATE automation.job_attempts a SET outcome = 'completed', finished_at = now() "     \
+    "FROM done WHERE a.job_id = ANY (ARRAY(SELECT id FROM done)) "                                 \
+    "AND a.job_id = done.id AND a.attempt = done.attempt), "                                       \
+    "slots AS (SELECT d.req_ord, d.req_worker, d.req_lease, "                                      \
+    "row_number() OVER (ORDER BY d.req_ord, g) AS rn "                                             \
+    "FROM done d CROSS JOIN LATERAL generate_series(1, d.req_want) g), " CLAIM_PICK(               \
+        "$2", "(SELECT count(*) FROM slots)",                                                      \
+        "") "dealt AS (SELECT p.id, s.req_ord, s.req_worker, s.req_lease FROM "                    \
+            "(SELECT id, row_number() OVER () AS rn FROM picked) p JOIN slots s ON s.rn = p.rn), " \
+            "cl AS (UPDATE automation.jobs j SET status = 'running', attempt = j.attempt + 1, "    \
+            "worker_id = dealt.req_worker, lease_seconds = dealt.req_lease, "                      \
+            "lease_expires_at = clock_timestamp() + make_interval(secs => dealt.req_lease), "      \
+            "started_at = clock_timestamp(), updated_at = clock_timestamp(), seq = j.seq + 1, "    \
+            "progress = 0, progress_message = NULL, cancel_requested = false FROM dealt "          \
+            "WHERE j.id = ANY (ARRAY(SELECT id FROM dealt)) AND j.id = dealt.id "                  \
+            "RETURNING j.*, dealt.req_ord), "                                                      \
+            "ins AS (INSERT INTO automation.job_attempts (job_id, attempt, worker_id, "            \
+            "started_at) "                                                                         \
+            "SELECT id, attempt, worker_id, started_at FROM cl) "                                  \
+            "SELECT %s, " HAS_DEPENDENTS ", NULL::numeric, false, j.req_ord FROM done j "          \
+            "UNION ALL (SELECT %s, false, " CLAIM_WAIT ", true, j.req_ord FROM cl j "              \
+            "ORDER BY j.priority, j.created_at)"
 #define HAS_DEPENDENTS \
     "EXISTS (SELECT 1 FROM automation.job_dependencies d WHERE d.depends_on = j.id)"
 
@@ -100,6 +140,8 @@ const char *const store_sql_name[Q_COUNT_STMTS] = {
     [Q_COMPLETE_CLAIM] = "complete_claim",
     [Q_COMPLETE_CLAIM_ONE] = "complete_claim_one",
     [Q_INSERT_ONE] = "insert_one",
+    [Q_COMPLETE_BATCH] = "complete_batch",
+    [Q_INSERT_BATCH] = "insert_batch",
 };
 
 const char *const store_sql_text[Q_COUNT_STMTS] = {
@@ -343,4 +385,17 @@ const char *const store_sql_text[Q_COUNT_STMTS] = {
      * connection) instead of being planned at every call. */
     [Q_COMPLETE_CLAIM] = COMPLETE_CLAIM("$5"),
     [Q_COMPLETE_CLAIM_ONE] = COMPLETE_CLAIM("1"),
+    [Q_COMPLETE_BATCH] = COMPLETE_BATCH,
+
+    /* Jobs as Q_INSERT_ONE makes them, several at once ($1: [{id, client_id,
+     * job_type, priority, config, max_attempts, scheduled_at}]). */
+    [Q_INSERT_BATCH] =
+        "INSERT INTO automation.jobs AS j (id, client_id, job_type, status, priority, config, "
+        "max_attempts, scheduled_at, queued_at) SELECT r.id, r.client_id, r.job_type, s.st, "
+        "r.priority, r.config, r.max_attempts, r.scheduled_at, "
+        "CASE WHEN s.st = 'queued' THEN now() END "
+        "FROM jsonb_to_recordset($1::jsonb) AS r(id uuid, client_id uuid, job_type text, "
+        "priority smallint, config jsonb, max_attempts int, scheduled_at timestamptz) "
+        "CROSS JOIN LATERAL (SELECT CASE WHEN coalesce(r.scheduled_at <= now(), true) "
+        "THEN 'queued' ELSE 'pending' END AS st) s RETURNING %s",
 };

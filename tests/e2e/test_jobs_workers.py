@@ -12,6 +12,7 @@ import requests
 
 from harness import Daemon, daemon_env, wait_for
 from jobsapi import new_client
+from promtext import Metrics
 
 
 @pytest.fixture
@@ -168,3 +169,50 @@ def test_two_replicas_four_workers_2000_jobs(api, suite, spawn, workers, pg):
     per = {d.label: sum(1 for l in d.log_lines() if l.get("msg") == "job running"
                         and l.get("client_id") == c) for d in (one, two)}
     assert all(v > 0 for v in per.values()), per
+
+
+def test_writes_arriving_together_share_a_statement(api, suite, workers, pg):
+    """Many new jobs and completions at once: svc-automation writes those that
+    arrive together with one statement (job_store_batch_writes says so), and
+    every job is still created once, with its own id, and completed once."""
+    auto = suite["svc-automation"]
+    ws = workers(2, WORKER_CONCURRENCY=16, WORKER_JOB_TYPES="backup")
+    c = new_client()
+    headers = {"X-Internal-Token": suite.token, "Content-Type": "application/json"}
+
+    def batches():
+        m = Metrics(requests.get(auto.url + "/metrics", timeout=5).text)
+        return {k: (m.get("job_store_batch_writes_count", kind=k) or 0,
+                    m.get("job_store_batch_writes_sum", kind=k) or 0)
+                for k in ("create", "complete")}
+
+    before = batches()
+
+    def create(i):
+        r = requests.post(auto.url + "/api/automation/jobs", headers=headers, timeout=20,
+                          data=json.dumps({"client_id": c, "job_type": "backup",
+                                           "priority": 1 + i % 5, "config": {"n": i}}))
+        assert r.status_code == 201, r.text
+        job = r.json()
+        assert job["config"] == {"n": i} and job["priority"] == 1 + i % 5, job
+        return job["id"]
+
+    with concurrent.futures.ThreadPoolExecutor(48) as ex:
+        ids = list(ex.map(create, range(1200)))
+    assert len(set(ids)) == 1200
+    wait_for(lambda: api.get(f"/jobs?client_id={c}&status=completed").json()["total"] == 1200,
+             120, "1200 jobs completed")
+    rows = sql_rows(pg, "SELECT count(*), count(DISTINCT j.id), "
+                        "count(*) FILTER (WHERE a.outcome = 'completed') "
+                        "FROM automation.jobs j JOIN automation.job_attempts a ON a.job_id = j.id "
+                        f"WHERE j.client_id = '{c}'")
+    assert rows == [["1200", "1200", "1200"]], rows
+    assert no_overlapping_attempts(pg)
+    runs = collections.Counter(l["job_id"] for l in done_lines(ws) if l["job_id"] in set(ids))
+    assert len(runs) == 1200 and max(runs.values()) == 1, runs.most_common(3)
+    after = batches()
+    for kind in ("create", "complete"):
+        statements = after[kind][0] - before[kind][0]
+        writes = after[kind][1] - before[kind][1]
+        assert writes >= 1200, (kind, writes)
+        assert statements < writes, f"{kind}: {writes} writes took {statements} statements"
