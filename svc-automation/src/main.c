@@ -22,8 +22,9 @@ static const cfg_var automation_vars[] = {
     {"RETRY_MAX_MS", CFG_INT, "300000", 1, 86400000, false, "longest back-off between attempts"},
     {"EVENT_PUBLISHERS", CFG_INT, "1", 1, 16, false,
      "threads publishing job events to JetStream in batches (one job always uses the same one)"},
-    {"REQUEST_THREADS", CFG_INT, "8", 1, 64, false,
-     "threads answering NATS requests (claims, progress, completions, jobs.create)"},
+    {"REQUEST_THREADS", CFG_INT, "32", 1, 256, false,
+     "threads answering NATS requests (claims, progress, completions, jobs.create); those "
+     "waiting to be written together only wait, so more threads make larger batches"},
     {"SESSIONS_TIMEOUT_MS", CFG_INT, "2000", 100, 60000, false,
      "how long to wait for svc-toast to answer toast.sessions.*"},
 };

@@ -42,7 +42,7 @@ typedef struct batch_kind {
 typedef struct complete_slot {
     store_batch_slot base;
     /* in */
-    const char *id, *attempt;
+    const char *id, *attempt;     /* id NULL: a claim alone */
     json_object *result;          /* NULL: none */
     const store_claim_req *claim; /* NULL: no claim */
     /* out */
@@ -227,8 +227,8 @@ complete_doc(store_batch_slot *const *b, int n)
         const store_claim_req *cl = e->claim;
         json_object *o = json_object_new_object();
         json_object_object_add(o, "ord", json_object_new_int(i));
-        json_object_object_add(o, "id", json_object_new_string(e->id));
-        json_object_object_add(o, "attempt", json_object_new_int(atoi(e->attempt)));
+        json_object_object_add(o, "id", e->id ? json_object_new_string(e->id) : NULL);
+        json_object_object_add(o, "attempt", json_object_new_int(e->id ? atoi(e->attempt) : 0));
         json_object_object_add(o, "result", json_object_get(e->result));
         json_object_object_add(o, "worker", cl ? json_object_new_string(cl->worker_id) : NULL);
         json_object_object_add(o, "want", json_object_new_int(cl ? cl->max : 0));
@@ -281,6 +281,9 @@ complete_write(store *s, store_batch_slot *const *b, int n)
                                &c, &refused, "completions");
     if (!res)
         return !refused;
+    for (int i = 0; i < n; i++)
+        if (!as_complete(b[i])->id)
+            b[i]->st = ST_OK; /* a claim alone: finding nothing is no conflict */
     complete_deal(res, b, n);
     PQclear(res);
     for (int i = 0; i < n; i++) {
@@ -298,8 +301,12 @@ static void
 complete_write_one(store *s, store_batch_slot *b)
 {
     complete_slot *e = as_complete(b);
+    if (!e->id) {
+        e->base.st = store_claim_one(s, e->claim, e->claimed, e->waits, e->ch);
+        return;
+    }
     e->base.st = store_complete_one(s, e->id, e->attempt, e->result, e->claim, e->claimed, e->waits,
-                               e->ch, &e->duration_s);
+                                    e->ch, &e->duration_s);
 }
 
 static const batch_kind complete_kind = {"complete", complete_fits, complete_constrains,
@@ -319,7 +326,8 @@ store_complete_batched(store *s, const char *id, const char *attempt, json_objec
                         .ch = ch,
                         .duration_s = -1};
     batch_run(s, &s->batch[STORE_BATCH_COMPLETE], &complete_kind, &me.base);
-    *duration_s = me.duration_s;
+    if (duration_s)
+        *duration_s = me.duration_s;
     return me.base.st;
 }
 

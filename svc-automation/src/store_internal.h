@@ -127,8 +127,8 @@ void store_take_claimed(const PGresult *res, int r, int wcol, json_object **jobs
 store_status store_complete_one(store *s, const char *id, const char *attempt, json_object *result,
                                 const store_claim_req *claim, json_object **claimed, double *waits,
                                 store_changes *ch, double *duration_s);
-/* The same, written together with the completions that arrive with it
- * (store_batch.c). */
+/* The same, written together with the completions (and claims) that arrive
+ * with it (store_batch.c). With id NULL, a claim alone (duration_s NULL). */
 store_status store_complete_batched(store *s, const char *id, const char *attempt,
                                     json_object *result, const store_claim_req *claim,
                                     json_object **claimed, double *waits, store_changes *ch,
@@ -141,6 +141,9 @@ store_status store_create_one(store *s, const job_new *req, const char *id, json
  * new id (store_batch.c). */
 store_status store_create_batched(store *s, const job_new *req, json_object **job,
                                   store_changes *ch, char *msg, size_t msglen);
+/* A claim by its own statement. */
+store_status store_claim_one(store *s, const store_claim_req *req, json_object **jobs,
+                             double *waits, store_changes *ch);
 void store_batch_init(store *s);
 void store_batch_destroy(store *s);
 

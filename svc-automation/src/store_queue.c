@@ -69,8 +69,8 @@ claim_on(db_conn *c, store *s, const store_claim_req *req, json_object **jobs, d
 }
 
 store_status
-store_claim(store *s, const store_claim_req *req, json_object **jobs, double *waits,
-            store_changes *ch)
+store_claim_one(store *s, const store_claim_req *req, json_object **jobs, double *waits,
+                store_changes *ch)
 {
     db_conn *c = NULL;
     store_status st;
@@ -79,6 +79,14 @@ store_claim(store *s, const store_claim_req *req, json_object **jobs, double *wa
     if ((st = store_acquire(s, &c)) != ST_OK)
         return st;
     return store_done(c, false, claim_on(c, s, req, jobs, waits, ch));
+}
+
+store_status
+store_claim(store *s, const store_claim_req *req, json_object **jobs, double *waits,
+            store_changes *ch)
+{
+    *jobs = NULL;
+    return store_complete_batched(s, NULL, NULL, NULL, req, jobs, waits, ch, NULL);
 }
 
 /* The job was cancelled while running and its worker just heard of it. */

@@ -56,7 +56,8 @@
                                ", true FROM cl j ORDER BY j.priority, j.created_at)"
 /* Completions written together ($1: [{ord, id, attempt, result, worker, want,
  * lease}] as JSON; $2 the job types of their claims): each completion that
- * applies claims want jobs for its worker. The claimed jobs are dealt to the
+ * applies claims want jobs for its worker, and so does each claim alone (id
+ * null). The claimed jobs are dealt to the
  * completions in order (slots); the picked ones are found by id through an
  * array, as in CLAIM_TAKE, so no plan scans the table. The last column is
  * the completion (ord) a row belongs to. */
@@ -76,8 +77,9 @@
     "FROM done WHERE a.job_id = ANY (ARRAY(SELECT id FROM done)) "                                 \
     "AND a.job_id = done.id AND a.attempt = done.attempt), "                                       \
     "slots AS (SELECT d.req_ord, d.req_worker, d.req_lease, "                                      \
-    "row_number() OVER (ORDER BY d.req_ord, g) AS rn "                                             \
-    "FROM done d CROSS JOIN LATERAL generate_series(1, d.req_want) g), " CLAIM_PICK(               \
+    "row_number() OVER (ORDER BY d.req_ord, g) AS rn FROM (SELECT req_ord, req_worker, "           \
+    "req_want, req_lease FROM done UNION ALL SELECT ord, worker, want, lease FROM req "            \
+    "WHERE id IS NULL) d CROSS JOIN LATERAL generate_series(1, d.req_want) g), " CLAIM_PICK(       \
         "$2", "(SELECT count(*) FROM slots)",                                                      \
         "") "dealt AS (SELECT p.id, s.req_ord, s.req_worker, s.req_lease FROM "                    \
             "(SELECT id, row_number() OVER () AS rn FROM picked) p JOIN slots s ON s.rn = p.rn), " \

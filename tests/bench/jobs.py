@@ -21,6 +21,9 @@ Environment: BRAIN_BUILD (build/release), BENCH_SECONDS (10), BENCH_WORKERS (2),
 BENCH_WORKER_CONCURRENCY (16), BENCH_WS_CONNECTIONS (100), BENCH_WS_RATE (500),
 BENCH_RATES (250,500,750,1000,1250,1500,2000,2500,3000), BENCH_RATE_SECONDS (5),
 BENCH_PG_STATS (1: PostgreSQL's time by statement after the POST phase),
+BENCH_PG_DURABLE (1: the cluster commits as a production one does, fsync,
+synchronous_commit and full_page_writes on, and both the ceiling and the end
+to end figures pay for it; 0: the test suite's fast cluster, none of them),
 BENCH_JSON (write results there too).
 """
 
@@ -47,6 +50,7 @@ WORKERS = int(os.environ.get("BENCH_WORKERS", "2"))
 CONCURRENCY = int(os.environ.get("BENCH_WORKER_CONCURRENCY", "16"))
 WS_CONNS = int(os.environ.get("BENCH_WS_CONNECTIONS", "100"))
 WS_RATE = int(os.environ.get("BENCH_WS_RATE", "500"))
+DURABLE = os.environ.get("BENCH_PG_DURABLE", "1") != "0"
 
 CLAIM_COMPLETE = """\
 WITH picked AS (SELECT id FROM automation.jobs WHERE status = 'queued' AND job_type = 'backup'
@@ -79,7 +83,12 @@ def pg_ceiling(pg, root):
     # The completed jobs stay, as history does in a running system (and so
     # the planner sees a table of realistic size); the ones left queued go.
     pg.psql("DELETE FROM automation.jobs WHERE job_type = 'backup' AND status <> 'completed'")
-    pg.psql("VACUUM ANALYZE automation.jobs")
+    # Their attempts too (pgbench's script does not write them), so that both
+    # tables the queue writes to have a running system's size and statistics.
+    pg.psql("INSERT INTO automation.job_attempts (job_id, attempt, worker_id, started_at, "
+            "finished_at, outcome) SELECT id, attempt, worker_id, started_at, completed_at, "
+            "'completed' FROM automation.jobs WHERE worker_id = 'pgbench'")
+    pg.psql("VACUUM ANALYZE automation.jobs, automation.job_attempts")
     return {"jobs_per_s": done / SECONDS, "pgbench_tps": tps, "completed": done}
 
 
@@ -323,6 +332,11 @@ def main():
     for name in ("svc-automation", "gateway", "fake-worker"):
         if not harness.binary(name).exists():
             sys.exit(f"bench: {harness.binary(name)} missing (make BUILD=release all)")
+    if DURABLE:
+        # Later options win over the harness's fsync=off and the like.
+        os.environ["BRAIN_PG_OPTS"] = (" -c fsync=on -c synchronous_commit=on "
+                                       "-c full_page_writes=on "
+                                       + os.environ.get("BRAIN_PG_OPTS", ""))
     root = harness.make_root("brain-bench-jobs-")
     results = {"build": str(harness.build_dir()), "seconds": SECONDS}
     try:
@@ -347,7 +361,10 @@ def main():
             w.start(wait=False)
             workers.append(w)
         print(f"bench: {harness.build_dir()}, {SECONDS}s per phase, {WORKERS} fake workers x "
-              f"{CONCURRENCY}")
+              f"{CONCURRENCY}, PostgreSQL "
+              + ("durable (fsync, synchronous_commit on)" if DURABLE
+                 else "not durable (fsync, synchronous_commit off)"))
+        results["pg_durable"] = DURABLE
         results["pg_ceiling"] = c = pg_ceiling(pg, root)
         print(f"  PostgreSQL ceiling (pgbench, claim then complete): {c['jobs_per_s']:.0f} jobs/s")
         if PG_STATS:
