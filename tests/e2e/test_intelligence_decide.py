@@ -362,10 +362,13 @@ def test_risks_from_checks_and_failures(suite, intel):
 def test_keeps_clear_of_the_clients_scheduled_jobs(suite, tokens, intel):
     """A job already scheduled at the preferred time (automation.stats'
     `scheduled`) moves the choice to the same time the next day."""
-    c = intel.client()
+    c = intel.client(timezone="UTC")
+    # 04:00, well clear of a restaurant's service hours whatever time the test
+    # runs at, and at least two hours ahead.
     now = datetime.now(timezone.utc).replace(second=0, microsecond=0)
-    at = now + timedelta(hours=3)
-    at = at.replace(minute=at.minute - at.minute % 15)
+    at = now.replace(hour=4, minute=0)
+    if at < now + timedelta(hours=2):
+        at += timedelta(days=1)
     hhmm = at.strftime("%H:%M")
     free = intel.decide(client_id=c["id"], now=None, constraints={"preferred_times": [hhmm]})
     assert free["scheduled_for"] == at.strftime("%Y-%m-%dT%H:%M:00.000Z")
