@@ -61,9 +61,13 @@ js_status js_get_uuid(json_object *obj, const char *field, bool required, const 
 /* RFC 3339 timestamp string. */
 js_status js_get_time(json_object *obj, const char *field, bool required, const char **out,
                       js_err *err);
-/* Borrowed references to nested values. */
+/* Borrowed references to nested values. An object with a NUL character in
+ * any string inside it is refused: PostgreSQL's jsonb and text cannot hold
+ * one. */
 js_status js_get_object(json_object *obj, const char *field, bool required, json_object **out,
                         js_err *err);
+/* Whether v, or any value inside it, is a string with a NUL character. */
+bool js_has_nul(json_object *v);
 js_status js_get_array(json_object *obj, const char *field, bool required, size_t max_items,
                        json_object **out, js_err *err);
 

@@ -131,13 +131,24 @@ check_tokens(const char *buf, size_t len, js_err *err)
     while (i < len) {
         char c = buf[i];
         if (c == '"') {
+            size_t nul = 0;
             for (i++; i < len && buf[i] != '"'; i++) {
-                if (buf[i] == '\\')
+                if (buf[i] == '\\') {
+                    if (nul == 0 && i + 5 < len && memcmp(buf + i + 1, "u0000", 5) == 0)
+                        nul = i;
                     i++;
-                else if ((unsigned char)buf[i] < 0x20)
+                } else if ((unsigned char)buf[i] < 0x20) {
                     return syntax_fail(err, i, "control character in string");
+                }
             }
             i++;
+            /* json-c cuts a key at a NUL, which would change the document
+             * silently; a NUL in a value is for the field's reader to refuse. */
+            size_t next = i;
+            while (nul != 0 && next < len && strchr(" \t\r\n", buf[next]) != NULL)
+                next++;
+            if (nul != 0 && next < len && buf[next] == ':')
+                return syntax_fail(err, nul, "\\u0000 in a key");
         } else if (c == '-' || is_digit(c)) {
             size_t end = scan_number(buf, len, i);
             if (end == 0 || (end < len && is_word_char(buf[end])))
@@ -475,6 +486,32 @@ js_get_time(json_object *obj, const char *field, bool required, const char **out
     return JS_OK;
 }
 
+bool
+js_has_nul(json_object *v)
+{
+    switch (json_object_get_type(v)) {
+    case json_type_string:
+        return memchr(json_object_get_string(v), '\0', (size_t)json_object_get_string_len(v))
+               != NULL;
+    case json_type_array:
+        for (size_t i = 0; i < json_object_array_length(v); i++)
+            if (js_has_nul(json_object_array_get_idx(v, i)))
+                return true;
+        return false;
+    case json_type_object: {
+        json_object_object_foreach(v, key, val)
+        {
+            (void)key;
+            if (js_has_nul(val))
+                return true;
+        }
+        return false;
+    }
+    default:
+        return false;
+    }
+}
+
 js_status
 js_get_object(json_object *obj, const char *field, bool required, json_object **out, js_err *err)
 {
@@ -485,6 +522,8 @@ js_get_object(json_object *obj, const char *field, bool required, json_object **
         return rc;
     if (!json_object_is_type(v, json_type_object))
         return field_fail(err, field, "must be an object");
+    if (js_has_nul(v))
+        return field_fail(err, field, "must not contain NUL characters");
     *out = v;
     return JS_OK;
 }

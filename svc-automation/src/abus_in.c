@@ -303,6 +303,11 @@ on_complete(areq *m)
         respond_error(m, "invalid_request", "result", "field 'result': too large");
         goto out;
     }
+    if (result && js_has_nul(result)) {
+        respond_error(m, "invalid_request", "result",
+                      "field 'result': must not contain NUL characters");
+        goto out;
+    }
     if (js_get_object(body, "claim", false, &claim, &err) == JS_INVALID) {
         respond_error(m, "invalid_request", err.field, err.message);
         goto out;

@@ -40,6 +40,8 @@ def test_defaults(api):
     ({"client_id": "C", "job_type": "menu_sync", "priority": "1"}, "priority"),
     ({"client_id": "C", "job_type": "menu_sync", "config": [1]}, "config"),
     ({"client_id": "C", "job_type": "menu_sync", "config": "x"}, "config"),
+    # PostgreSQL's jsonb cannot hold the character U+0000.
+    ({"client_id": "C", "job_type": "menu_sync", "config": {"a": "x\u0000"}}, "config"),
     ({"client_id": "C", "job_type": "menu_sync", "depends_on": ["nope"]}, "depends_on"),
     ({"client_id": "C", "job_type": "menu_sync", "depends_on": "x"}, "depends_on"),
     ({"client_id": "C", "job_type": "menu_sync", "scheduled_at": "tomorrow"}, "scheduled_at"),
@@ -57,6 +59,16 @@ def test_create_rejects_bad_fields(api, body, field):
     assert err.get("field") == field, err
     assert field in err["message"]
     assert api.get("/jobs?limit=1").json()["total"] == before, "a refused job was stored"
+
+
+def test_nul_in_a_key_is_refused(api):
+    """json-c would cut the key at the NUL and store another document."""
+    before = api.get("/jobs?limit=1").json()["total"]
+    body = '{"client_id":"%s","job_type":"menu_sync","config":{"a\\u0000":1}}' % new_client()
+    r = api.post("/jobs", None, data=body, headers={"Content-Type": "application/json"})
+    err = check_error(r, 400, "invalid_json")
+    assert "\\u0000 in a key" in err["message"], err
+    assert api.get("/jobs?limit=1").json()["total"] == before
 
 
 def test_unknown_job_type_lists_the_allowed_ones(api):

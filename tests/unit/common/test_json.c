@@ -22,6 +22,7 @@ static const char fixture[] =
     "\"neg\":-7,\"job_type\":\"menu_sync\",\"id\":\"4f1c2a3b-0d9e-4f6a-8b7c-1234567890ab\","
     "\"bad_id\":\"4f1c\",\"at\":\"2026-11-21T10:00:00.5+02:00\","
     "\"bad_at\":\"2026-02-30T00:00:00Z\",\"obj\":{\"x\":1},\"arr\":[1,2,3],"
+    "\"deep_nul\":{\"a\":[1,{\"b\":\"x\\u0000\"}]},\"deep_ok\":{\"a\":[1,{\"b\":\"x\"}]},"
     "\"utf\":\"\xc3\xa9\xe2\x82\xac\"}";
 
 static int
@@ -156,6 +157,8 @@ test_parse_invalid(void **state)
     PARSE_FAILS("-01", "invalid JSON at byte 0: invalid number");
     PARSE_FAILS("{\"a\":\"x\ty\"}", "invalid JSON at byte 7: control character in string");
     PARSE_FAILS("\"\n\"", "invalid JSON at byte 1: control character in string");
+    PARSE_FAILS("{\"a\\u0000\":1}", "invalid JSON at byte 3: \\u0000 in a key");
+    PARSE_FAILS("{\"b\":{\"\\u0000\" :1}}", "invalid JSON at byte 7: \\u0000 in a key");
 
     /* Bytes: NUL anywhere, and ill-formed UTF-8 inside or outside strings. */
     PARSE_FAILS("{\"a\":\"x\0\"}", "invalid JSON at byte 7: NUL byte");
@@ -533,6 +536,14 @@ test_get_object_array(void **state)
     check_err(&err, "arr", "field 'arr': must be an object");
     assert_null(v);
     assert_int_equal(js_get_object(doc, "nope", false, &v, &err), JS_ABSENT);
+    /* A NUL anywhere inside an object refuses it: nothing could store it. */
+    assert_int_equal(js_get_object(doc, "deep_nul", true, &v, &err), JS_INVALID);
+    check_err(&err, "deep_nul", "field 'deep_nul': must not contain NUL characters");
+    assert_int_equal(js_get_object(doc, "deep_ok", true, &v, &err), JS_OK);
+    assert_false(js_has_nul(v));
+    assert_true(js_has_nul(json_object_object_get(doc, "deep_nul")));
+    assert_true(js_has_nul(json_object_object_get(doc, "nul")));
+    assert_false(js_has_nul(json_object_object_get(doc, "arr")));
 
     assert_int_equal(js_get_array(doc, "arr", true, 3, &v, &err), JS_OK);
     assert_int_equal(json_object_array_length(v), 3);
