@@ -84,11 +84,10 @@ check_deps(db_conn *c, const store *s, const job_new *req, const char *arr, cons
     return ST_OK;
 }
 
-/* A new job's id, and its priority and attempt budget as parameter texts. */
+/* A new job's priority and attempt budget as parameter texts. */
 static void
-new_job_texts(const job_new *req, char id[UTIL_UUID_LEN + 1], char prio[8], char attempts[8])
+new_job_texts(const job_new *req, char prio[8], char attempts[8])
 {
-    util_uuid_v4(id);
     snprintf(prio, 8, "%d", req->priority);
     snprintf(attempts, 8, "%d", req->max_attempts);
 }
@@ -97,12 +96,12 @@ store_status
 store_create_one(store *s, const job_new *req, const char *id, json_object **job, bool *created,
                  store_changes *ch, char *msg, size_t msglen)
 {
-    char prio[8], attempts[8], unused[UTIL_UUID_LEN + 1];
+    char prio[8], attempts[8];
     db_conn *c = NULL;
     PGresult *res = NULL;
     store_status st;
 
-    new_job_texts(req, unused, prio, attempts);
+    new_job_texts(req, prio, attempts);
     const char *p[] = {id,
                        req->client_id,
                        req->job_type,
@@ -168,7 +167,8 @@ store_job_create(store *s, const job_new *req, json_object **job, bool *created,
         json_object_object_add(error, "message", json_object_new_string(why));
         json_object_object_add(error, "retryable", json_object_new_boolean(0));
     }
-    new_job_texts(req, id, prio, attempts);
+    util_uuid_v4(id);
+    new_job_texts(req, prio, attempts);
     const char *p[] = {id,
                        req->client_id,
                        req->job_type,
