@@ -28,10 +28,14 @@
 typedef struct app app;
 
 typedef struct app_spec {
-    const char *service;    /* "svc-toast" */
-    int default_port;       /* DESIGN section 1 */
-    bool edge;              /* the gateway: faces clients, so INTERNAL_TOKEN is what it
-                               sends upstream, not what it asks of its own callers */
+    const char *service; /* "svc-toast" */
+    int default_port;    /* DESIGN section 1 */
+    bool edge;           /* the gateway: faces clients, so INTERNAL_TOKEN is what it
+                            sends upstream, not what it asks of its own callers */
+    /* The daemon serves HTTP_BIND:PORT with a listener of its own
+     * (on_serve): civetweb then listens on 127.0.0.1, on a port the kernel
+     * picks (web_server_port(app_web(a))), for what that front relays. */
+    bool front;
     const char *schema;     /* "toast": app_migrations are applied to it */
     const char *api_prefix; /* "/api/toast": <prefix>/health answers as /health */
     const cfg_var *vars;    /* the daemon's own variables (may be NULL) */
@@ -46,6 +50,12 @@ typedef struct app_spec {
     /* Before serving: add health checks, metrics, daemon state (app_set_data).
      * Non-zero stops the start. */
     int (*on_init)(app *a);
+    /* Right after the HTTP server started (before migrations): a front's
+     * listener. Non-zero stops the start. */
+    int (*on_serve)(app *a);
+    /* Stops what on_serve started, before the HTTP server is freed (after
+     * it drained); called whenever on_serve succeeded. */
+    void (*on_unserve)(app *a);
     /* After migrations, with NATS connected (or reconnecting): subscriptions,
      * consumers, background threads. Non-zero stops the start. */
     int (*on_start)(app *a);
@@ -71,6 +81,7 @@ db_pool *app_db(const app *a);
 bus *app_bus(const app *a);
 metrics_registry *app_metrics(const app *a);
 health *app_health(const app *a);
+web_server *app_web(const app *a);
 const char *app_service(const app *a);
 void app_set_data(app *a, void *data);
 void *app_data(const app *a);

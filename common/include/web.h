@@ -109,6 +109,13 @@ void web_server_set_ready(web_server *s, bool ready);
  * server stops. */
 void web_server_stop(web_server *s);
 
+/* For a front in the same process that relays whole connections to s over
+ * loopback (the gateway's event loop, for what it does not serve itself): a
+ * request on a connection from 127.0.0.1:local_port is taken as coming from
+ * addr (web_remote_addr, the access log). NULL addr forgets the port; the
+ * front forgets it before it closes that connection. Thread-safe. */
+void web_server_set_peer(web_server *s, int local_port, const char *addr);
+
 /* ---- inside a handler ---- */
 const char *web_method(const web_req *r);
 const char *web_path(const web_req *r);

@@ -30,6 +30,7 @@ struct app {
     void *data;
     bool events_ready;
     bool started; /* on_start ran: on_stop will */
+    bool serving; /* on_serve ran: on_unserve will */
     char port_default[16];
     cfg_var port_var;
 };
@@ -68,6 +69,12 @@ health *
 app_health(const app *a)
 {
     return a->health;
+}
+
+web_server *
+app_web(const app *a)
+{
+    return a->web;
 }
 
 const char *
@@ -228,8 +235,8 @@ app_open(app *a)
 
     web_config wc = {
         .service = spec->service,
-        .bind = cfg_str(a->cfg, "HTTP_BIND"),
-        .port = (int)cfg_int(a->cfg, "PORT"),
+        .bind = spec->front ? "127.0.0.1" : cfg_str(a->cfg, "HTTP_BIND"),
+        .port = spec->front ? 0 : (int)cfg_int(a->cfg, "PORT"),
         .threads = (int)cfg_int(a->cfg, "HTTP_THREADS"),
         .max_body = WEB_MAX_BODY,
         .internal_token = spec->edge ? NULL : cfg_str(a->cfg, "INTERNAL_TOKEN"),
@@ -259,12 +266,17 @@ app_open(app *a)
         log_error("cannot serve HTTP: %s", err);
         return -1;
     }
+    if (spec->on_serve != NULL && spec->on_serve(a) != 0)
+        return -1;
+    a->serving = true;
     return 0;
 }
 
 static void
 app_close(app *a)
 {
+    if (a->serving && a->spec->on_unserve != NULL)
+        a->spec->on_unserve(a);
     web_server_free(a->web);
     bus_close(a->bus);
     if (a->spec->on_close != NULL)

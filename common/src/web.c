@@ -195,6 +195,56 @@ web__account(web_server *s, bool quiet, const char *method, const char *route, c
     }
 }
 
+/* ---- connections relayed by an in-process front ---- */
+
+/* One per local port of the front's connections to 127.0.0.1; the table is
+ * allocated at the first one (1.1 MiB of address space, touched only where
+ * ports are used). */
+struct web_peer {
+    uint8_t family; /* 0: none */
+    uint8_t addr[16];
+};
+
+#define WEB_PEER_PORTS 65536
+
+void
+web_server_set_peer(web_server *s, int local_port, const char *addr)
+{
+    struct web_peer p = {0};
+
+    if (local_port <= 0 || local_port >= WEB_PEER_PORTS)
+        return;
+    if (addr != NULL) {
+        if (inet_pton(AF_INET, addr, p.addr) == 1)
+            p.family = AF_INET;
+        else if (inet_pton(AF_INET6, addr, p.addr) == 1)
+            p.family = AF_INET6;
+    }
+    pthread_mutex_lock(&s->peers_mu);
+    if (s->peers == NULL && p.family != 0)
+        s->peers = calloc(WEB_PEER_PORTS, sizeof(*s->peers));
+    if (s->peers != NULL)
+        s->peers[local_port] = p;
+    pthread_mutex_unlock(&s->peers_mu);
+}
+
+const char *
+web__peer(web_server *s, const char *remote, int remote_port, char *out)
+{
+    struct web_peer p = {0};
+
+    util_strlcpy(out, remote != NULL ? remote : "", WEB_ADDR_MAX);
+    if (remote_port <= 0 || remote_port >= WEB_PEER_PORTS || strcmp(out, "127.0.0.1") != 0)
+        return out;
+    pthread_mutex_lock(&s->peers_mu);
+    if (s->peers != NULL)
+        p = s->peers[remote_port];
+    pthread_mutex_unlock(&s->peers_mu);
+    if (p.family != 0)
+        inet_ntop(p.family, p.addr, out, WEB_ADDR_MAX);
+    return out;
+}
+
 /* ---- civetweb callbacks ---- */
 
 static int
@@ -257,6 +307,7 @@ web_server_new(const web_config *cfg)
     s->routes = route_table_new();
     s->ws_routes = route_table_new();
     pthread_mutex_init(&s->ws_mu, NULL);
+    pthread_mutex_init(&s->peers_mu, NULL);
     if (s->service == NULL || s->bind == NULL || s->routes == NULL || s->ws_routes == NULL
         || (cfg->internal_token != NULL && cfg->internal_token[0] != '\0'
             && s->internal_token == NULL))
@@ -287,6 +338,8 @@ web_server_free(web_server *s)
     route_table_free(s->routes);
     route_table_free(s->ws_routes);
     pthread_mutex_destroy(&s->ws_mu);
+    pthread_mutex_destroy(&s->peers_mu);
+    free(s->peers);
     if (s->internal_token != NULL) {
         explicit_bzero(s->internal_token, strlen(s->internal_token));
         free(s->internal_token);

@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include <civetweb.h>
 
@@ -44,7 +45,7 @@ web_request_id(const web_req *r)
 const char *
 web_remote_addr(const web_req *r)
 {
-    return r->ri->remote_addr;
+    return r->remote;
 }
 
 void *
@@ -66,9 +67,18 @@ web_param(const web_req *r, const char *name)
 }
 
 const char *
+web__header(const web_req *r, const char *name)
+{
+    for (int i = 0; i < r->ri->num_headers; i++)
+        if (strcasecmp(r->ri->http_headers[i].name, name) == 0)
+            return r->ri->http_headers[i].value;
+    return NULL;
+}
+
+const char *
 web_header(const web_req *r, const char *name)
 {
-    return mg_get_header(r->conn, name);
+    return web__header(r, name);
 }
 
 void

@@ -39,7 +39,18 @@ struct web_server {
     pthread_mutex_t ws_mu; /* guards ws_open */
     web_ws *ws_open;       /* accepted WebSocket connections, doubly linked */
     int (*before)(web_req *r);
+    /* web_server_set_peer: who is really on each connection an in-process
+     * front relays from 127.0.0.1 (indexed by its local port); NULL until
+     * the first one. Under peers_mu. */
+    pthread_mutex_t peers_mu;
+    struct web_peer *peers;
 };
+
+#define WEB_ADDR_MAX 48 /* a textual IPv4 or IPv6 address */
+
+/* remote into out[WEB_ADDR_MAX]: the peer a front registered for
+ * 127.0.0.1:remote_port, else remote itself. Returns out. */
+const char *web__peer(web_server *s, const char *remote, int remote_port, char *out);
 
 /* One HTTP request (web_req.c), or a WebSocket upgrade request while it is
  * decided (web_ws.c). Lives on the stack of the civetweb callback. */
@@ -65,9 +76,20 @@ struct web_req {
     size_t bytes_out;
     void *ctx; /* web_set_ctx */
     void (*ctx_release)(void *ctx);
+    /* A request of an in-process event loop (web_edge.h): no civetweb
+     * connection (conn is NULL), the reply goes into out, and the body is
+     * the loop's (not freed here). */
+    char *out;
+    size_t out_len, out_cap;
+    bool out_failed;           /* the reply did not fit in memory */
+    bool body_borrowed;        /* body belongs to the loop */
+    char remote[WEB_ADDR_MAX]; /* the client's address (web__peer) */
     size_t added_len;
     char added[WEB_ADDED_MAX]; /* web_add_header's "Name: value\r\n" lines */
 };
+
+/* The value of a request header (any case), or NULL. */
+const char *web__header(const web_req *r, const char *name);
 
 /* Set up r for the request on conn (the request id is set on the thread's
  * log lines). web__req_end releases what the request holds. */

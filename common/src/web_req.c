@@ -16,6 +16,7 @@
 
 #include "log.h"
 #include "util.h"
+#include "web_edge.h"
 #include "web_internal.h"
 
 #define WEB_MSG_PATH_MAX 200         /* bytes of a path quoted in an error message */
@@ -52,13 +53,35 @@ valid_header_line(const char *line)
     return n > 0 && line[n] == ':' && strpbrk(line, "\r\n") == NULL;
 }
 
+/* n more bytes at the end of an event loop request's answer, or NULL. */
+static char *
+sink_room(web_req *r, size_t n)
+{
+    if (r == NULL)
+        return NULL;
+    if (r->out_len + n > r->out_cap) {
+        size_t cap = r->out_cap > 0 ? r->out_cap : 4096;
+        while (cap < r->out_len + n)
+            cap *= 2;
+        char *p = realloc(r->out, cap);
+        if (p == NULL) {
+            r->out_failed = true;
+            return NULL;
+        }
+        r->out = p;
+        r->out_cap = cap;
+    }
+    return r->out + r->out_len;
+}
+
 /* Write the status line, the headers and the body. The head is written by
  * hand rather than with mg_response_header_*: civetweb refuses those once
  * anything went out, and "100 Continue" may have. keep_alive must match what
  * civetweb does after the handler (mg_disable_connection_keep_alive when not).
  * Small bodies go out in the same write as the head. Returns 0 or -1. */
 static int
-write_response(struct mg_connection *conn, const web_head *h, const char *body, size_t len)
+write_response(struct mg_connection *conn, web_req *sink, const web_head *h, const char *body,
+               size_t len)
 {
     char fixed[1024], date[40];
     size_t extra_len = 0, send_len = h->head ? 0 : len;
@@ -82,14 +105,15 @@ write_response(struct mg_connection *conn, const web_head *h, const char *body, 
                  h->ctype, len);
     int n = snprintf(fixed, sizeof(fixed),
                      "HTTP/1.1 %d %s\r\n%sX-Request-Id: %s\r\n%sDate: %s\r\nConnection: %s\r\n",
-                     h->status, mg_get_response_code_text(conn, h->status), framing, h->request_id,
+                     h->status, mg_get_response_code_text(NULL, h->status), framing, h->request_id,
                      h->no_store ? "Cache-Control: no-store\r\n" : "", date,
                      h->keep_alive ? "keep-alive" : "close");
     if (n < 0 || (size_t)n >= sizeof(fixed))
         return -1;
-    size_t inline_len = send_len <= WEB_INLINE_BODY ? send_len : 0;
+    /* An event loop's request gets the whole answer in its buffer. */
+    size_t inline_len = send_len <= WEB_INLINE_BODY || conn == NULL ? send_len : 0;
     size_t total = (size_t)n + extra_len + 2 + inline_len, off = (size_t)n;
-    char *buf = malloc(total);
+    char *buf = conn == NULL ? sink_room(sink, total) : malloc(total);
     if (buf == NULL)
         return -1;
     memcpy(buf, fixed, (size_t)n);
@@ -111,6 +135,10 @@ write_response(struct mg_connection *conn, const web_head *h, const char *body, 
     off += 2;
     if (inline_len > 0)
         memcpy(buf + off, body, inline_len);
+    if (conn == NULL) {
+        sink->out_len += total;
+        return 0;
+    }
     if (!h->keep_alive)
         mg_disable_connection_keep_alive(conn);
     if (mg_write(conn, buf, total) != (int)total
@@ -140,7 +168,7 @@ web__raw_error(struct mg_connection *conn, int status, const char *code, const c
 
     if (doc != NULL)
         text = json_object_to_json_string_length(doc, WEB_JSON_FLAGS, &len);
-    int rc = write_response(conn, &h, text, len);
+    int rc = write_response(conn, NULL, &h, text, len);
     json_object_put(doc);
     return rc == 0 && !h.head ? len : 0;
 }
@@ -165,7 +193,7 @@ is_json_type(const char *ct)
 static bool
 has_body(const web_req *r)
 {
-    const char *te = mg_get_header(r->conn, "Transfer-Encoding");
+    const char *te = web__header(r, "Transfer-Encoding");
 
     return r->ri->content_length > 0 || (te != NULL && strcasestr(te, "chunked") != NULL);
 }
@@ -173,7 +201,7 @@ has_body(const web_req *r)
 static bool
 expects_continue(const web_req *r)
 {
-    const char *e = mg_get_header(r->conn, "Expect");
+    const char *e = web__header(r, "Expect");
 
     return e != NULL && strcasecmp(e, "100-continue") == 0;
 }
@@ -241,7 +269,7 @@ read_body(web_req *r, bool keep)
 static bool
 keep_alive(const web_req *r, int status)
 {
-    const char *c = mg_get_header(r->conn, "Connection");
+    const char *c = web__header(r, "Connection");
 
     if (r->must_close || status == 401) /* civetweb always closes after a 401 */
         return false;
@@ -282,10 +310,13 @@ send_reply(web_req *r, int status, const char *ctype, const char *body, size_t l
                   .extra = extra,
                   .added = r->added,
                   .added_len = r->added_len};
-    if (write_response(r->conn, &h, body, len) != 0) {
+    if (write_response(r->conn, r, &h, body, len) != 0) {
         /* The client went away, or the answer could not be framed: the
          * connection cannot carry another request. */
-        mg_disable_connection_keep_alive(r->conn);
+        if (r->conn != NULL)
+            mg_disable_connection_keep_alive(r->conn);
+        else
+            r->out_failed = true;
         log_warn("the answer (status %d) could not be written", status);
         return -1;
     }
@@ -467,7 +498,7 @@ prepare(web_req *r)
     /* A caller without the internal token learns nothing about the routes:
      * it gets 401 for an unknown path as for a known one. */
     if (rr != ROUTE_FOUND
-        && web__guard(s, mg_get_header(r->conn, "X-Internal-Token"), &code, &msg) == 401) {
+        && web__guard(s, web__header(r, "X-Internal-Token"), &code, &msg) == 401) {
         web__req_error(r, 401, code, msg, NULL);
         return false;
     }
@@ -486,7 +517,7 @@ prepare(web_req *r)
     }
     r->route = r->match.data;
     if ((r->route->flags & WEB_PUBLIC) == 0
-        && (st = web__guard(s, mg_get_header(r->conn, "X-Internal-Token"), &code, &msg)) != 0) {
+        && (st = web__guard(s, web__header(r, "X-Internal-Token"), &code, &msg)) != 0) {
         const char *extra[] = {"Retry-After: 1", NULL};
         web__req_error(r, st, code, msg, st == 503 ? extra : NULL);
         return false;
@@ -503,7 +534,7 @@ prepare(web_req *r)
     }
     if ((r->route->flags & WEB_JSON_BODY) != 0 && r->body_len > 0) {
         js_err err;
-        if (!is_json_type(mg_get_header(r->conn, "Content-Type"))) {
+        if (!is_json_type(web__header(r, "Content-Type"))) {
             web_reply_error(r, 415, "unsupported_media_type",
                             "request body must be application/json");
             return false;
@@ -516,15 +547,23 @@ prepare(web_req *r)
     return true;
 }
 
-void
-web__req_init(web_req *r, struct mg_connection *conn, web_server *s, bool upgrade)
+static void
+req_setup(web_req *r, struct mg_connection *conn, web_server *s, const struct mg_request_info *ri,
+          bool upgrade)
 {
     /* Not the whole struct: the added-headers buffer is only read up to
-     * added_len. */
+     * added_len. An event loop's output buffer is kept for the next
+     * request. */
+    char *out = r->out;
+    size_t out_cap = r->out_cap;
     memset(r, 0, offsetof(web_req, added));
+    if (conn == NULL) {
+        r->out = out;
+        r->out_cap = out_cap;
+    }
     r->conn = conn;
     r->srv = s;
-    r->ri = mg_get_request_info(conn);
+    r->ri = ri;
     r->start_ns = util_mono_ns();
     r->method = r->ri->request_method != NULL ? r->ri->request_method : "";
     r->path = r->ri->local_uri != NULL ? r->ri->local_uri : "";
@@ -534,8 +573,15 @@ web__req_init(web_req *r, struct mg_connection *conn, web_server *s, bool upgrad
      * reused for HTTP when it is refused. */
     r->body_done = upgrade;
     r->must_close = upgrade;
-    web__request_id(mg_get_header(conn, "X-Request-Id"), r->request_id);
+    web__request_id(web__header(r, "X-Request-Id"), r->request_id);
+    web__peer(s, ri->remote_addr, ri->remote_port, r->remote);
     log_set_request_id(r->request_id);
+}
+
+void
+web__req_init(web_req *r, struct mg_connection *conn, web_server *s, bool upgrade)
+{
+    req_setup(r, conn, s, mg_get_request_info(conn), upgrade);
 }
 
 void
@@ -546,7 +592,8 @@ web__req_end(web_req *r)
     r->ctx = NULL;
     json_object_put(r->json);
     r->json = NULL;
-    free(r->body);
+    if (!r->body_borrowed)
+        free(r->body);
     r->body = NULL;
     log_set_request_id(NULL);
 }
@@ -569,9 +616,84 @@ web__handle_request(struct mg_connection *conn, void *cbdata)
     }
     web__account(s, r.route != NULL && (r.route->flags & WEB_QUIET) != 0, r.method,
                  r.route != NULL ? r.route->pattern : "unmatched", r.path, r.status, r.start_ns,
-                 r.bytes_out, r.ri->remote_addr);
+                 r.bytes_out, r.remote);
     int status = r.status > 0 && r.status < 1000 ? r.status : 500;
     web__req_end(&r);
     __atomic_sub_fetch(&s->inflight, 1, __ATOMIC_ACQ_REL);
     return status;
+}
+
+/* ---- requests of an in-process event loop (web_edge.h) ---- */
+
+web_req *
+web_edge_req_new(void)
+{
+    return calloc(1, sizeof(web_req));
+}
+
+void
+web_edge_req_free(web_req *r)
+{
+    if (r == NULL)
+        return;
+    free(r->out);
+    free(r);
+}
+
+const web_route *
+web_edge_route(web_server *s, const char *method, const char *path)
+{
+    route_match m;
+    return route_find(s->routes, method, path, &m) == ROUTE_FOUND ? m.data : NULL;
+}
+
+void
+web_edge_req_begin(web_req *r, web_server *s, const struct mg_request_info *ri, char *body,
+                   size_t body_len)
+{
+    __atomic_add_fetch(&s->inflight, 1, __ATOMIC_ACQ_REL);
+    req_setup(r, NULL, s, ri, false);
+    r->body = body_len > 0 ? body : NULL;
+    r->body_len = body_len;
+    r->body_borrowed = true;
+    /* The loop read the whole body before it began the request. */
+    r->body_done = true;
+}
+
+bool
+web_edge_req_prepare(web_req *r)
+{
+    return prepare(r);
+}
+
+web_handler
+web_edge_req_handler(const web_req *r)
+{
+    return r->route != NULL ? r->route->handler : NULL;
+}
+
+const char *
+web_edge_req_output(const web_req *r, size_t *len, bool *keep)
+{
+    *len = r->out_len;
+    *keep = !r->out_failed && keep_alive(r, r->status);
+    return r->out_failed ? NULL : r->out;
+}
+
+void
+web_edge_req_end(web_req *r)
+{
+    web_server *s = r->srv;
+    if (!r->replied) {
+        log_error("%s %s ended without a reply", r->method,
+                  r->route != NULL ? r->route->pattern : "unmatched");
+        web_reply_error(r, 500, "internal_error", "internal error");
+    }
+    web__account(s, r->route != NULL && (r->route->flags & WEB_QUIET) != 0, r->method,
+                 r->route != NULL ? r->route->pattern : "unmatched", r->path, r->status,
+                 r->start_ns, r->bytes_out, r->remote);
+    web__req_end(r);
+    r->out_len = 0;
+    r->out_failed = false;
+    __atomic_sub_fetch(&s->inflight, 1, __ATOMIC_ACQ_REL);
 }

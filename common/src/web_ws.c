@@ -31,6 +31,7 @@ struct web_ws {
     const web_ws_route *route;
     route_match match;
     char request_id[WEB_REQUEST_ID_MAX + 1];
+    char remote[WEB_ADDR_MAX]; /* the client's address (web__peer) */
     void *data;
     void *ctx; /* the before hook's web_set_ctx, moved from the upgrade request */
     void (*ctx_release)(void *ctx);
@@ -252,6 +253,7 @@ web__ws_connect(const struct mg_connection *conn, void *cbdata)
         ws->srv = s;
         ws->start_ns = r.start_ns;
         memcpy(ws->request_id, r.request_id, sizeof(ws->request_id));
+        memcpy(ws->remote, r.remote, sizeof(ws->remote));
         st = ws_admit(ws, &r, &code, &msg);
     }
     if (st != 0) {
@@ -266,14 +268,13 @@ web__ws_connect(const struct mg_connection *conn, void *cbdata)
         s->ws_open->prev = ws;
     s->ws_open = ws;
     pthread_mutex_unlock(&s->ws_mu);
-    web__account(s, false, r.method, ws->route->pattern, r.path, 101, r.start_ns, 0,
-                 r.ri->remote_addr);
+    web__account(s, false, r.method, ws->route->pattern, r.path, 101, r.start_ns, 0, r.remote);
     web__req_end(&r);
     return 0;
 refused:
     web__account(s, false, r.method,
                  ws != NULL && ws->route != NULL ? ws->route->pattern : "unmatched", r.path,
-                 r.status, r.start_ns, r.bytes_out, r.ri->remote_addr);
+                 r.status, r.start_ns, r.bytes_out, r.remote);
     if (ws != NULL && ws->srv != NULL)
         ws_free(ws);
     else
@@ -457,8 +458,7 @@ web_ws_header(const web_ws *ws, const char *name)
 const char *
 web_ws_remote_addr(const web_ws *ws)
 {
-    const struct mg_request_info *ri = ws->hconn != NULL ? mg_get_request_info(ws->hconn) : NULL;
-    return ri != NULL ? ri->remote_addr : "";
+    return ws->remote;
 }
 
 const char *

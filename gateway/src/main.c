@@ -9,6 +9,7 @@
 #include "auth.h"
 #include "breaker.h"
 #include "docs.h"
+#include "edge.h"
 #include "gate.h"
 #include "log.h"
 #include "permissions.h"
@@ -69,10 +70,24 @@ gateway_start(app *a)
     return auth_start(a);
 }
 
+static int
+gateway_serve(app *a)
+{
+    return edge_start(a);
+}
+
+static void
+gateway_unserve(app *a)
+{
+    (void)a;
+    edge_stop();
+}
+
 static void
 gateway_stop(app *a)
 {
     (void)a;
+    edge_stop(); /* before the pools it proxies to go */
     proxy_cleanup();
     wsproxy_cleanup();
 }
@@ -93,11 +108,14 @@ static const app_spec gateway_spec = {
     .service = "gateway",
     .default_port = 8080,
     .edge = true,
+    .front = true,
     .schema = "gateway",
     .vars = upstream_vars,
     .routes = gateway_routes,
     .before = gate_before,
     .on_init = gateway_init,
+    .on_serve = gateway_serve,
+    .on_unserve = gateway_unserve,
     .on_start = gateway_start,
     .on_stop = gateway_stop,
     .on_close = gateway_close,

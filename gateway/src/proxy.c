@@ -15,10 +15,6 @@
 #define PROXY_MAX_RESPONSE UPC_MAX_BODY /* larger upstream answers give 502 */
 #define PROXY_MAX_CTYPE    255
 #define PROXY_MAX_HEADER   4096 /* a longer header line is not forwarded, either way */
-#define PROXY_MAX_TARGET   (6 * 2048)
-/* The request head sent upstream: the client's (civetweb takes at most 16
- * KiB) plus the gateway's own headers. */
-#define PROXY_MAX_HEAD (32 * 1024)
 
 /* A retry needs at least this much of UPSTREAM_TIMEOUT_MS left. */
 #define PROXY_MIN_RETRY_MS 50L
@@ -296,54 +292,43 @@ proxy_reply_open(web_req *r, const upstream *u, long wait_ms)
                            secs);
 }
 
-typedef struct proxy_exchange {
-    upc_response *resp;
-    upc_info info;
-    int rc; /* upc_send's */
-    double secs;
-} proxy_exchange;
-
-/* Send rq. A GET or HEAD that could not connect is tried once more within
- * what is left of the timeout: it cannot have reached the upstream, and
- * repeating it has no effect anyway. A body-carrying method is never
- * repeated (issue 4), even if nothing was sent: one rule, no guessing. (A
- * pooled connection the upstream had closed is another matter: upclient
- * sends again on a new one, for any method, as nothing was processed.) */
-static void
-proxy_perform(upc_target *t, const upstream *u, upc_request *rq, bool idempotent, proxy_exchange *x)
+/* After an attempt that failed with rc: whether to try once more. A GET or
+ * HEAD that could not connect is tried again within what is left of the
+ * timeout: it cannot have reached the upstream, and repeating it has no
+ * effect anyway. A body-carrying method is never repeated (issue 4), even
+ * if nothing was sent: one rule, no guessing. (A pooled connection the
+ * upstream had closed is another matter: upclient sends again on a new one,
+ * for any method, as nothing was processed.) */
+bool
+proxy_retry(proxy_call *c, int rc, const upc_info *info)
 {
-    int64_t t0 = util_mono_ns();
-    x->rc = upc_send(t, rq, &x->resp, &x->info);
-    long left_ms = proxy_cfg.timeout_ms - (long)((util_mono_ns() - t0) / 1000000);
-    if (x->rc == UPC_ERR_CONNECT && idempotent && left_ms >= PROXY_MIN_RETRY_MS) {
-        log_msg(LOGL_INFO,
-                LOG_FIELDS(LF_STR("upstream", u->service), LF_STR("error", x->info.detail)),
-                "upstream connect failed, retrying once");
-        const char *lv[] = {u->service};
-        if (proxy_retries != NULL)
-            metrics_inc(proxy_retries, lv, 1);
-        rq->timeout_ms = left_ms;
-        rq->connect_timeout_ms =
-            left_ms < proxy_cfg.connect_timeout_ms ? left_ms : proxy_cfg.connect_timeout_ms;
-        x->rc = upc_send(t, rq, &x->resp, &x->info);
-    }
-    x->secs = (double)(util_mono_ns() - t0) / 1e9;
+    long left_ms = proxy_cfg.timeout_ms - (long)((util_mono_ns() - c->t0) / 1000000);
+    if (rc != UPC_ERR_CONNECT || !c->idempotent || c->retried || left_ms < PROXY_MIN_RETRY_MS)
+        return false;
+    c->retried = true;
+    log_msg(LOGL_INFO, LOG_FIELDS(LF_STR("upstream", c->u->service), LF_STR("error", info->detail)),
+            "upstream connect failed, retrying once");
+    const char *lv[] = {c->u->service};
+    if (proxy_retries != NULL)
+        metrics_inc(proxy_retries, lv, 1);
+    c->rq.timeout_ms = left_ms;
+    c->rq.connect_timeout_ms =
+        left_ms < proxy_cfg.connect_timeout_ms ? left_ms : proxy_cfg.connect_timeout_ms;
+    return true;
 }
 
 /* An exchange that ended without a usable answer: 502 or 504, naming the
  * upstream, never its address (that goes to the warn line only). */
 static int
-proxy_reply_failed(web_req *r, const upstream *u, const proxy_exchange *x)
+proxy_reply_failed(web_req *r, const upstream *u, int rc, const upc_info *info, double secs)
 {
-    int status = x->rc == UPC_ERR_TIMEOUT                         ? 504
-                 : x->rc == UPC_ERR_NOMEM || x->rc == UPC_ERR_ARG ? 500
-                                                                  : 502;
+    int status = rc == UPC_ERR_TIMEOUT ? 504 : rc == UPC_ERR_NOMEM || rc == UPC_ERR_ARG ? 500 : 502;
     log_msg(LOGL_WARN,
-            LOG_FIELDS(LF_STR("upstream", u->service), LF_STR("error", x->info.detail),
-                       LF_DOUBLE("duration_ms", x->secs * 1e3)),
+            LOG_FIELDS(LF_STR("upstream", u->service), LF_STR("error", info->detail),
+                       LF_DOUBLE("duration_ms", secs * 1e3)),
             "upstream request failed");
-    proxy_observe(u, status, x->secs);
-    switch (x->rc) {
+    proxy_observe(u, status, secs);
+    switch (rc) {
     case UPC_ERR_TIMEOUT:
         return web_reply_error(r, 504, "gateway_timeout", "%s did not answer within %ld ms",
                                u->service, proxy_cfg.timeout_ms);
@@ -392,83 +377,119 @@ proxy_relay(web_req *r, const upc_response *resp)
 }
 
 int
-proxy_handle(web_req *r)
+proxy_begin(web_req *r, proxy_call *c)
 {
     const upstream *u = web_route_ud(r);
     const char *tail = web_param(r, "*");
     if (u->tail_prefix != NULL
-        && (tail == NULL || strncmp(tail, u->tail_prefix, strlen(u->tail_prefix)) != 0))
-        return web_reply_error(r, 404, "not_found", "no route for %s %s", web_method(r),
-                               web_path(r));
+        && (tail == NULL || strncmp(tail, u->tail_prefix, strlen(u->tail_prefix)) != 0)) {
+        web_reply_error(r, 404, "not_found", "no route for %s %s", web_method(r), web_path(r));
+        return 1;
+    }
 
     const char *method = web_method(r);
-    char target[PROXY_MAX_TARGET], head[PROXY_MAX_HEAD];
     size_t tlen = 0, blen = 0;
     const char *q = web_query_string(r);
-    if (!proxy_url_append(target, sizeof(target), &tlen, web_path(r), false)
+    if (!proxy_url_append(c->target, sizeof(c->target), &tlen, web_path(r), false)
         || (q[0] != '\0'
-            && (!proxy_url_append(target, sizeof(target), &tlen, "?", true)
-                || !proxy_url_append(target, sizeof(target), &tlen, q, true))))
-        return web_reply_error(r, 414, "uri_too_long", "request URI is too long");
+            && (!proxy_url_append(c->target, sizeof(c->target), &tlen, "?", true)
+                || !proxy_url_append(c->target, sizeof(c->target), &tlen, q, true)))) {
+        web_reply_error(r, 414, "uri_too_long", "request URI is too long");
+        return 1;
+    }
     upc_head h;
-    upc_head_init(&h, head, sizeof(head));
+    upc_head_init(&h, c->head, sizeof(c->head));
     proxy_request_head(r, &h);
-    if (h.overflow)
-        return web_reply_error(r, 431, "request_header_fields_too_large",
-                               "the request headers are too large to forward");
-    upc_target *t = proxy_target_of(u);
-    if (t == NULL)
-        return web_reply_error(r, 500, "internal_error", "no upstream for %s", u->service);
-
-    breaker *br = breaker_for(u->service);
+    if (h.overflow) {
+        web_reply_error(r, 431, "request_header_fields_too_large",
+                        "the request headers are too large to forward");
+        return 1;
+    }
+    c->u = u;
+    c->t = proxy_target_of(u);
+    if (c->t == NULL) {
+        web_reply_error(r, 500, "internal_error", "no upstream for %s", u->service);
+        return 1;
+    }
+    c->br = breaker_for(u->service);
     long wait_ms = 0;
-    breaker_verdict bv = breaker_acquire(br, &wait_ms);
-    if (bv == BREAKER_REJECT)
-        return proxy_reply_open(r, u, wait_ms);
-
+    c->bv = breaker_acquire(c->br, &wait_ms);
+    if (c->bv == BREAKER_REJECT) {
+        proxy_reply_open(r, u, wait_ms);
+        return 1;
+    }
     bool is_head = strcmp(method, "HEAD") == 0;
     const char *body = web_body(r, &blen);
-    upc_request rq = {
+    c->rq = (upc_request){
         .method = method,
-        .target = target,
-        .headers = head,
+        .target = c->target,
+        .headers = c->head,
         .headers_len = h.len,
         .body = is_head ? NULL : body,
         .body_len = is_head || body == NULL ? 0 : blen,
         .timeout_ms = proxy_cfg.timeout_ms,
         .connect_timeout_ms = proxy_cfg.connect_timeout_ms,
     };
-    proxy_exchange x = {.resp = NULL};
-    proxy_perform(t, u, &rq, is_head || strcmp(method, "GET") == 0, &x);
-    int rc;
-    if (x.rc != UPC_OK) {
+    c->idempotent = is_head || strcmp(method, "GET") == 0;
+    c->retried = false;
+    c->t0 = util_mono_ns();
+    return 0;
+}
+
+int
+proxy_end(web_req *r, proxy_call *c, int rc, upc_response *resp, const upc_info *info)
+{
+    const upstream *u = c->u;
+    double secs = (double)(util_mono_ns() - c->t0) / 1e9;
+    int out;
+    if (rc != UPC_OK) {
         /* An answer too large to relay still shows a working upstream, and
          * a request that could not be made says nothing about it. */
-        breaker_report(br, bv,
-                       x.rc == UPC_ERR_TOO_LARGE || x.rc == UPC_ERR_NOMEM || x.rc == UPC_ERR_ARG);
-        rc = proxy_reply_failed(r, u, &x);
-        goto out;
+        breaker_report(c->br, c->bv,
+                       rc == UPC_ERR_TOO_LARGE || rc == UPC_ERR_NOMEM || rc == UPC_ERR_ARG);
+        out = proxy_reply_failed(r, u, rc, info, secs);
+        goto done;
     }
-    rc = proxy_relay(r, x.resp);
-    if (rc == -1 && !web_replied(r)) {
-        breaker_report(br, bv, false);
-        log_msg(
-            LOGL_WARN,
-            LOG_FIELDS(LF_STR("upstream", u->service), LF_INT("upstream_status", x.resp->status)),
-            "upstream sent an answer that cannot be relayed");
-        proxy_observe(u, 502, x.secs);
-        rc = web_reply_error(r, 502, "bad_gateway", "%s sent an invalid answer", u->service);
-        goto out;
+    out = proxy_relay(r, resp);
+    if (out == -1 && !web_replied(r)) {
+        breaker_report(c->br, c->bv, false);
+        log_msg(LOGL_WARN,
+                LOG_FIELDS(LF_STR("upstream", u->service), LF_INT("upstream_status", resp->status)),
+                "upstream sent an answer that cannot be relayed");
+        proxy_observe(u, 502, secs);
+        out = web_reply_error(r, 502, "bad_gateway", "%s sent an invalid answer", u->service);
+        goto done;
     }
     /* Any answer shows a reachable upstream, whatever its status: a service
      * answers 502/503 itself about one of its own dependencies (GET
      * /api/automation/sessions while svc-toast is away), and that must not
      * cut off its other routes (README "Resilience"). */
-    breaker_report(br, bv, true);
-    proxy_observe(u, x.resp->status, x.secs);
-out:
-    upc_response_free(x.resp);
-    return rc;
+    breaker_report(c->br, c->bv, true);
+    proxy_observe(u, resp->status, secs);
+done:
+    upc_response_free(resp);
+    return out;
+}
+
+int
+proxy_handle(web_req *r)
+{
+    proxy_call *c = malloc(sizeof(*c));
+    if (c == NULL)
+        return web_reply_error(r, 500, "internal_error", "out of memory");
+    if (proxy_begin(r, c) != 0) {
+        free(c);
+        return 0;
+    }
+    upc_response *resp = NULL;
+    upc_info info;
+    int rc;
+    do
+        rc = upc_send(c->t, &c->rq, &resp, &info);
+    while (rc != UPC_OK && proxy_retry(c, rc, &info));
+    int out = proxy_end(r, c, rc, resp, &info);
+    free(c);
+    return out;
 }
 
 int

@@ -23,8 +23,6 @@
 #include "util.h"
 #include "wsclient.h"
 
-#define UPC_MAX_METHOD 32
-
 typedef struct upc_idle {
     int fd;
     int64_t since_ns; /* when it went back to the pool */
@@ -66,8 +64,8 @@ upc__left_ms(int64_t deadline_ns)
     return left > 0 ? (left + 999999) / 1000000 : 0;
 }
 
-static void
-upc_detail(upc_info *info, const char *what, const upc_target *t, int err)
+void
+upc__detail(upc_info *info, const char *what, const upc_target *t, int err)
 {
     char ebuf[96];
     if (err != 0)
@@ -131,8 +129,8 @@ upc_target_idle(upc_target *t)
 
 /* The most recently pooled connection, or -1. When even that one has been
  * idle too long, so have all below it: the pool is emptied. */
-static int
-upc_pool_take(upc_target *t)
+int
+upc__pool_take(upc_target *t)
 {
     int old[UPC_MAX_IDLE], fd = -1;
     size_t nold = 0;
@@ -158,8 +156,8 @@ upc_pool_take(upc_target *t)
 
 /* Back on top of the stack; the connections idle too long, and the oldest
  * when the stack is full, are closed. */
-static void
-upc_pool_put(upc_target *t, int fd)
+void
+upc__pool_put(upc_target *t, int fd)
 {
     int old[UPC_MAX_IDLE];
     size_t nold = 0;
@@ -183,12 +181,26 @@ upc_pool_put(upc_target *t, int fd)
 
 /* An idle connection is usable when it has nothing to read: not closed by
  * the peer, no stray bytes (which would be taken for the next answer). */
-static bool
-upc_idle_usable(int fd)
+bool
+upc__idle_usable(int fd)
 {
     char c;
     ssize_t n = recv(fd, &c, 1, MSG_PEEK | MSG_DONTWAIT);
     return n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK);
+}
+
+int
+upc__resolve(const upc_target *t, struct addrinfo **res, upc_info *info)
+{
+    struct addrinfo hints = {
+        .ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM, .ai_flags = AI_NUMERICSERV};
+    int gai = getaddrinfo(t->url.host, t->url.port, &hints, res);
+    if (gai != 0) {
+        snprintf(info->detail, sizeof(info->detail), "cannot resolve %s: %s", t->url.host,
+                 gai_strerror(gai));
+        return UPC_ERR_CONNECT;
+    }
+    return UPC_OK;
 }
 
 /* A new connection to one of the host's addresses within the connect
@@ -196,8 +208,6 @@ upc_idle_usable(int fd)
 static int
 upc_connect(upc_target *t, int64_t deadline_ns, long connect_timeout_ms, int *out, upc_info *info)
 {
-    struct addrinfo hints = {
-        .ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM, .ai_flags = AI_NUMERICSERV};
     struct addrinfo *res = NULL;
     int64_t until = util_mono_ns() + (int64_t)connect_timeout_ms * 1000000;
     int fd = -1, err = 0, one = 1;
@@ -205,12 +215,8 @@ upc_connect(upc_target *t, int64_t deadline_ns, long connect_timeout_ms, int *ou
 
     if (until > deadline_ns)
         until = deadline_ns;
-    int gai = getaddrinfo(t->url.host, t->url.port, &hints, &res);
-    if (gai != 0) {
-        snprintf(info->detail, sizeof(info->detail), "cannot resolve %s: %s", t->url.host,
-                 gai_strerror(gai));
+    if (upc__resolve(t, &res, info) != UPC_OK)
         return UPC_ERR_CONNECT;
-    }
     for (const struct addrinfo *ai = res; ai != NULL && fd < 0 && !timed_out; ai = ai->ai_next) {
         fd = socket(ai->ai_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
         if (fd < 0) {
@@ -245,9 +251,9 @@ upc_connect(upc_target *t, int64_t deadline_ns, long connect_timeout_ms, int *ou
     freeaddrinfo(res);
     if (fd < 0) {
         if (timed_out)
-            upc_detail(info, "no connection within the connect timeout to", t, 0);
+            upc__detail(info, "no connection within the connect timeout to", t, 0);
         else
-            upc_detail(info, "cannot connect to", t, err);
+            upc__detail(info, "cannot connect to", t, err);
         return UPC_ERR_CONNECT;
     }
     *out = fd;
@@ -338,8 +344,8 @@ upc_head_add(upc_head *h, const char *name, const char *value)
 }
 
 /* A request target: visible ASCII only, starting with '/'. */
-static bool
-upc_target_ok(const char *s)
+bool
+upc__target_ok(const char *s)
 {
     if (s == NULL || s[0] != '/')
         return false;
@@ -349,12 +355,24 @@ upc_target_ok(const char *s)
     return true;
 }
 
+bool
+upc__request_ok(const upc_request *rq, upc_info *info)
+{
+    size_t mlen = rq->method != NULL ? strlen(rq->method) : 0;
+    if (mlen > UPC_MAX_METHOD || !upc__token(rq->method, mlen) || !upc__target_ok(rq->target)
+        || (rq->body_len > 0 && rq->body == NULL)) {
+        snprintf(info->detail, sizeof(info->detail), "invalid method or request target");
+        return false;
+    }
+    return true;
+}
+
 /* The request as iovecs: "METHOD <prefix><target> HTTP/1.1", Host, the
  * caller's headers, Content-Length, the blank line, the body. line and
  * tail are the caller's buffers for the parts written here. */
-static size_t
-upc_iov(const upc_target *t, const upc_request *rq, struct iovec *iov, char *line, char *tail,
-        size_t tail_cap)
+size_t
+upc__iov(const upc_target *t, const upc_request *rq, struct iovec *iov, char *line, char *tail,
+         size_t tail_cap)
 {
     size_t n = 0, mlen = strlen(rq->method);
     memcpy(line, rq->method, mlen);
@@ -398,18 +416,18 @@ upc_exchange(upc_target *t, int fd, const upc_request *rq, int64_t deadline_ns, 
 {
     struct iovec iov[8];
     char line[UPC_MAX_METHOD + 2], tail[48];
-    size_t n = upc_iov(t, rq, iov, line, tail, sizeof(tail));
+    size_t n = upc__iov(t, rq, iov, line, tail, sizeof(tail));
     int err = 0;
 
     *keep = *stale = false;
     int rc = upc_write(fd, iov, n, deadline_ns, &err);
     if (rc == UPC_ERR_BROKEN) {
         *stale = err == EPIPE || err == ECONNRESET;
-        upc_detail(info, "sending to", t, err);
+        upc__detail(info, "sending to", t, err);
         return rc;
     }
     if (rc == UPC_ERR_TIMEOUT) {
-        upc_detail(info, "the request could not be sent in time to", t, 0);
+        upc__detail(info, "the request could not be sent in time to", t, 0);
         return rc;
     }
     r->fd = fd;
@@ -421,19 +439,19 @@ upc_exchange(upc_target *t, int fd, const upc_request *rq, int64_t deadline_ns, 
     case UPC_OK:
         break;
     case UPC_ERR_TIMEOUT:
-        upc_detail(info, "no complete answer in time from", t, 0);
+        upc__detail(info, "no complete answer in time from", t, 0);
         break;
     case UPC_ERR_BROKEN:
-        upc_detail(info, "connection ended before a complete answer from", t, r->err);
+        upc__detail(info, "connection ended before a complete answer from", t, r->err);
         break;
     case UPC_ERR_TOO_LARGE:
-        upc_detail(info, "answer too large from", t, 0);
+        upc__detail(info, "answer too large from", t, 0);
         break;
     case UPC_ERR_INVALID:
-        upc_detail(info, "invalid answer from", t, 0);
+        upc__detail(info, "invalid answer from", t, 0);
         break;
     default:
-        upc_detail(info, upc_strerror(rc), t, 0);
+        upc__detail(info, upc_strerror(rc), t, 0);
         break;
     }
     return rc;
@@ -453,12 +471,8 @@ upc_send(upc_target *t, const upc_request *rq, upc_response **out, upc_info *inf
         info = &scratch;
     info->reused = info->stale_retry = false;
     info->detail[0] = '\0';
-    size_t mlen = rq->method != NULL ? strlen(rq->method) : 0;
-    if (mlen > UPC_MAX_METHOD || !upc__token(rq->method, mlen) || !upc_target_ok(rq->target)
-        || (rq->body_len > 0 && rq->body == NULL)) {
-        snprintf(info->detail, sizeof(info->detail), "invalid method or request target");
+    if (!upc__request_ok(rq, info))
         goto out;
-    }
     if ((resp = malloc(sizeof(*resp))) == NULL) {
         rc = UPC_ERR_NOMEM;
         goto out;
@@ -468,7 +482,7 @@ upc_send(upc_target *t, const upc_request *rq, upc_response **out, upc_info *inf
         int fd = -1;
         bool keep = false, stale = false;
         /* The pool first, then (and on the second attempt) a new one. */
-        while (attempt == 0 && (fd = upc_pool_take(t)) >= 0 && !upc_idle_usable(fd)) {
+        while (attempt == 0 && (fd = upc__pool_take(t)) >= 0 && !upc__idle_usable(fd)) {
             close(fd);
             fd = -1;
         }
@@ -478,7 +492,7 @@ upc_send(upc_target *t, const upc_request *rq, upc_response **out, upc_info *inf
             break;
         rc = upc_exchange(t, fd, rq, deadline_ns, &r, resp, &keep, &stale, info);
         if (rc == UPC_OK && keep)
-            upc_pool_put(t, fd);
+            upc__pool_put(t, fd);
         else
             close(fd);
         if (rc == UPC_OK || !stale || !info->reused)

@@ -34,8 +34,11 @@
 #ifndef GATEWAY_UPCLIENT_H
 #define GATEWAY_UPCLIENT_H
 
+#include <sys/uio.h>
+
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #define UPC_MAX_HEAD    (64 * 1024)         /* status line and headers of an answer */
 #define UPC_MAX_HEADERS 64                  /* header lines kept; later ones are skipped */
@@ -136,6 +139,58 @@ typedef struct upc_info {
  * is filled either way. UPC_ERR_CONNECT means nothing was sent. */
 int upc_send(upc_target *t, const upc_request *rq, upc_response **out, upc_info *info);
 
+/* ---- the same exchange for an event loop (upclient_async.c) ----
+ *
+ * Never blocks (but for resolving the host name of a new connection): the
+ * caller waits for a->want on a->fd with its own epoll and calls
+ * upc_async_step when it is ready, and upc_async_expire at the deadline.
+ * The keep-alive race's one retry and the limits are upc_send's. rq's strings must stay valid until
+ * the exchange ends. */
+
+#define UPC_AGAIN      1 /* in progress: wait for a->want on a->fd */
+#define UPC_WANT_READ  1u
+#define UPC_WANT_WRITE 2u
+#define UPC_ASYNC_IOV  8
+
+typedef struct upc_async {
+    upc_target *t;
+    upc_request rq;
+    int fd;          /* the connection now, -1 when none (may change on a step) */
+    unsigned fd_gen; /* counts the connections fd has been: a new one needs registering */
+    int kept_fd;     /* after UPC_OK: the connection, when the answer allowed keep-alive */
+    unsigned want;   /* UPC_WANT_READ or UPC_WANT_WRITE */
+    int phase;
+    int64_t deadline_ns;         /* of the whole exchange */
+    int64_t connect_deadline_ns; /* of the connection being made */
+    struct addrinfo *addrs, *next_addr;
+    struct iovec *iov; /* into iovs: what is left to send */
+    size_t iovcnt;
+    struct iovec iovs[UPC_ASYNC_IOV];
+    char line[40], tail[48];
+    char *mem; /* the answer read so far */
+    size_t len, cap;
+    bool eof;
+    upc_info info;
+} upc_async;
+
+/* Begin rq on t, on fd, a kept-alive connection of the caller's own pool
+ * (taken as reused), or -1 to open a new one: UPC_AGAIN, or an error
+ * (UPC_ERR_CONNECT: nothing was sent) after which a holds nothing. t's
+ * pool is not used: after UPC_OK, kept_fd (when not -1) is the caller's
+ * again, to keep or close. */
+int upc_async_start_on(upc_target *t, const upc_request *rq, upc_async *a, int fd);
+/* a->fd is ready (or may be): UPC_AGAIN, UPC_OK with *out (the caller frees
+ * it with upc_response_free), or an error. After anything but UPC_AGAIN the
+ * exchange is over and a holds nothing. */
+int upc_async_step(upc_async *a, upc_response **out);
+/* The deadline passed: ends the exchange, UPC_ERR_CONNECT when it was still
+ * connecting within the connect timeout, else UPC_ERR_TIMEOUT. */
+int upc_async_expire(upc_async *a);
+/* When the next deadline of a is (the connect timeout, then the
+ * exchange's). */
+int64_t upc_async_deadline(const upc_async *a);
+/* Drop an exchange in progress. */
+void upc_async_abort(upc_async *a);
 /* The value of the first header name (any case), or NULL. */
 const char *upc_header_get(const upc_response *r, const char *name);
 

@@ -9,7 +9,11 @@
 
 #include "upclient.h"
 
-#define UPC_EOF 1 /* upc__read_answer's reads: the peer closed its side */
+#define UPC_EOF        1 /* upc__read_answer's reads: the peer closed its side */
+#define UPC_MAX_METHOD 32
+
+struct addrinfo;
+struct iovec;
 
 /* The read side of one exchange: mem[0..len) read so far, one byte kept
  * free for a terminating NUL. */
@@ -18,7 +22,8 @@ typedef struct upc_reader {
     char *mem;
     size_t len, cap;
     int64_t deadline_ns;
-    int err; /* errno of a failed recv */
+    int err;     /* errno of a failed recv */
+    bool nowait; /* never wait: the bytes are there (an event loop's exchange) */
 } upc_reader;
 
 /* Milliseconds left until deadline_ns (util_mono_ns), rounded up; 0 when
@@ -35,5 +40,25 @@ bool upc__token(const char *s, size_t n);
  * byte of an answer. UPC_OK or an error. */
 int upc__read_answer(upc_reader *r, const char *method, upc_response *resp, bool *keep,
                      bool *stale);
+
+/* What the blocking client and the event loop's share (upclient.c). */
+int upc__pool_take(upc_target *t);
+void upc__pool_put(upc_target *t, int fd);
+bool upc__idle_usable(int fd);
+void upc__detail(upc_info *info, const char *what, const upc_target *t, int err);
+bool upc__target_ok(const char *s);
+/* The method, target and body of rq can be sent; else false with a detail. */
+bool upc__request_ok(const upc_request *rq, upc_info *info);
+/* The target's addresses (getaddrinfo), or UPC_ERR_CONNECT with a detail. */
+int upc__resolve(const upc_target *t, struct addrinfo **res, upc_info *info);
+/* The request as iovecs (at most 8); line and tail are the caller's
+ * buffers (UPC_MAX_METHOD + 2 and 48 bytes). */
+size_t upc__iov(const upc_target *t, const upc_request *rq, struct iovec *iov, char *line,
+                char *tail, size_t tail_cap);
+
+/* Whether mem[0..len) holds a whole answer to method: 1 yes, 0 not yet, or
+ * an error (UPC_ERR_BROKEN when the peer closed (eof) before it was whole,
+ * UPC_ERR_TOO_LARGE, UPC_ERR_INVALID). mem is not changed. */
+int upc__answer_ready(const char *mem, size_t len, const char *method, bool eof);
 
 #endif

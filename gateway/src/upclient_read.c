@@ -121,7 +121,7 @@ upc_fill(upc_reader *r, size_t limit)
     for (;;) {
         struct pollfd pfd = {.fd = r->fd, .events = POLLIN};
         int64_t left = upc__left_ms(r->deadline_ns);
-        int rc = left > 0 ? poll(&pfd, 1, (int)left) : 0;
+        int rc = r->nowait ? 1 : left > 0 ? poll(&pfd, 1, (int)left) : 0;
         if (rc < 0 && errno == EINTR)
             continue;
         if (rc == 0)
@@ -137,7 +137,7 @@ upc_fill(upc_reader *r, size_t limit)
         }
         if (n == 0)
             return UPC_EOF;
-        if (errno == EINTR || errno == EAGAIN || errno == EWOULDBLOCK)
+        if (errno == EINTR || ((errno == EAGAIN || errno == EWOULDBLOCK) && !r->nowait))
             continue;
         r->err = errno;
         return UPC_ERR_BROKEN;
@@ -503,6 +503,135 @@ upc__read_answer(upc_reader *r, const char *method, upc_response *resp, bool *ke
                                         .name_len = hi.at[i].name_len,
                                         .value = r->mem + hi.at[i].value};
     return UPC_OK;
+}
+
+/* ---- is an answer whole? (an event loop's exchange) ---- */
+
+/* More bytes are needed: 0, or UPC_ERR_BROKEN when none will come. */
+static int
+upc_wait_more(bool eof)
+{
+    return eof ? UPC_ERR_BROKEN : 0;
+}
+
+/* Past the CR LF (or LF) ending a chunk's data at p[*at], in p[0..n). */
+static int
+upc_chunk_data_end(const char *p, size_t n, size_t *at, bool eof)
+{
+    if (*at >= n)
+        return upc_wait_more(eof);
+    if (p[*at] == '\n') {
+        (*at)++;
+        return 1;
+    }
+    if (p[*at] != '\r')
+        return UPC_ERR_INVALID;
+    if (*at + 1 >= n)
+        return upc_wait_more(eof);
+    if (p[*at + 1] != '\n')
+        return UPC_ERR_INVALID;
+    *at += 2;
+    return 1;
+}
+
+/* Whether p[0..n) holds a whole chunked body with its trailers, reading it
+ * as upc_dechunk does but changing nothing. */
+static int
+upc_chunks_whole(const char *p, size_t n, bool eof)
+{
+    size_t at = 0, trailer = 0;
+    uint64_t body = 0;
+    bool trailers = false;
+    for (;;) {
+        const char *nl = memchr(p + at, '\n', n - at);
+        if (nl == NULL) {
+            if (!trailers && n - at > UPC_MAX_LINE)
+                return UPC_ERR_INVALID;
+            if (trailer + (n - at) > UPC_MAX_HEAD)
+                return UPC_ERR_TOO_LARGE;
+            return upc_wait_more(eof);
+        }
+        size_t e = (size_t)(nl - p), le = e;
+        if (le > at && p[le - 1] == '\r')
+            le--;
+        if (trailers) {
+            if (le == at)
+                return 1;
+            trailer += e + 1 - at;
+            if (trailer > UPC_MAX_HEAD)
+                return UPC_ERR_TOO_LARGE;
+            at = e + 1;
+            continue;
+        }
+        uint64_t size = 0;
+        int rc = upc_chunk_size(p + at, le - at, &size);
+        if (rc != UPC_OK)
+            return rc;
+        at = e + 1;
+        if (size == 0) {
+            trailers = true;
+            continue;
+        }
+        if (body + size > UPC_MAX_BODY)
+            return UPC_ERR_TOO_LARGE;
+        body += size;
+        if (n - at < size)
+            return upc_wait_more(eof);
+        at += (size_t)size;
+        if ((rc = upc_chunk_data_end(p, n, &at, eof)) != 1)
+            return rc;
+    }
+}
+
+/* The framing of the head mem[0..head_len), parsed on a copy. */
+static int
+upc_peek_head(const char *mem, size_t head_len, upc_head_info *hi)
+{
+    char small[2048];
+    char *copy = head_len <= sizeof(small) ? small : malloc(head_len);
+    if (copy == NULL)
+        return UPC_ERR_NOMEM;
+    memcpy(copy, mem, head_len);
+    int rc = upc_parse_head(copy, head_len, hi);
+    if (copy != small)
+        free(copy);
+    return rc;
+}
+
+int
+upc__answer_ready(const char *mem, size_t len, const char *method, bool eof)
+{
+    upc_head_info hi;
+    size_t at = 0;
+    for (int interim = 0;; interim++) {
+        size_t scan = 0, head_end = upc_head_end(mem + at, len - at, &scan);
+        if (head_end == 0)
+            return len - at > UPC_MAX_HEAD ? UPC_ERR_TOO_LARGE : upc_wait_more(eof);
+        if (head_end > UPC_MAX_HEAD)
+            return UPC_ERR_TOO_LARGE;
+        int rc = upc_peek_head(mem + at, head_end, &hi);
+        if (rc != UPC_OK)
+            return rc;
+        at += head_end;
+        if (hi.status >= 200)
+            break;
+        if (hi.status == 101 || interim >= UPC_MAX_INTERIM)
+            return UPC_ERR_INVALID;
+    }
+    if (hi.chunked && hi.content_length >= 0)
+        return UPC_ERR_INVALID;
+    if (!upc_has_body(method, hi.status))
+        return 1;
+    if (hi.chunked)
+        return upc_chunks_whole(mem + at, len - at, eof);
+    if (hi.content_length >= 0) {
+        if ((unsigned long long)hi.content_length > UPC_MAX_BODY)
+            return UPC_ERR_TOO_LARGE;
+        return len - at >= (size_t)hi.content_length ? 1 : upc_wait_more(eof);
+    }
+    if (len - at > UPC_MAX_BODY)
+        return UPC_ERR_TOO_LARGE;
+    return eof ? 1 : 0; /* until the connection ends */
 }
 
 /* ---- answers ---- */

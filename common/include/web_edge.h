@@ -1,0 +1,43 @@
+/* web_edge: the request pipeline of web.h for an event loop of the daemon's
+ * own (the gateway's edge), which reads requests itself and cannot block.
+ * The loop parses a request's head into a struct mg_request_info (civetweb's
+ * public struct, pointing into the loop's buffers) and reads its whole body;
+ * then the same code as for a civetweb request runs: the request id, the
+ * framing and URI checks, the before hook, routing, guards, JSON bodies, the
+ * replies in the error shape, the access-log line and the request metrics.
+ * Replies are not written to a socket but collected in the request's output
+ * buffer, which the loop sends. Prefix web_edge_. */
+#ifndef BRAIN_WEB_EDGE_H
+#define BRAIN_WEB_EDGE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include <civetweb.h>
+
+#include "web.h"
+
+/* One per connection of the loop, reused request after request. */
+web_req *web_edge_req_new(void);
+void web_edge_req_free(web_req *r); /* NULL ok */
+
+/* The route method and path would reach, or NULL (no route, or another
+ * method): lets the loop choose before anything runs. */
+const web_route *web_edge_route(web_server *s, const char *method, const char *path);
+
+/* Begin a request: ri (and the strings it points to) and body stay valid
+ * until web_edge_req_end. Counts as in flight for web_server_stop's drain. */
+void web_edge_req_begin(web_req *r, web_server *s, const struct mg_request_info *ri, char *body,
+                        size_t body_len);
+/* Everything before the handler (web.h's pipeline). true: the matched
+ * route's handler should run (web_edge_req_handler); false: answered. */
+bool web_edge_req_prepare(web_req *r);
+web_handler web_edge_req_handler(const web_req *r);
+/* The answer so far (status line, headers, body), and whether the
+ * connection may carry another request. NULL when it could not be made. */
+const char *web_edge_req_output(const web_req *r, size_t *len, bool *keep);
+/* After the answer went out (or could not): a 500 when nothing answered,
+ * the access-log line, the metrics; the request's state is released. */
+void web_edge_req_end(web_req *r);
+
+#endif
