@@ -245,8 +245,7 @@ upc_async_answer(upc_async *a, upc_response **out)
     upc_response *resp = malloc(sizeof(*resp));
     if (resp == NULL)
         return UPC_ERR_NOMEM;
-    upc_reader r = {
-        .fd = a->fd, .mem = a->mem, .len = a->len, .cap = a->cap, .nowait = true};
+    upc_reader r = {.fd = a->fd, .mem = a->mem, .len = a->len, .cap = a->cap, .nowait = true};
     bool keep = false, stale = false;
     int rc = upc__read_answer(&r, a->rq.method, resp, &keep, &stale);
     a->mem = r.mem;
@@ -289,7 +288,7 @@ upc_async_read(upc_async *a, upc_response **out)
         return upc_async_retry_stale(a);
     if (ready < 0) {
         upc__detail(&a->info,
-                    ready == UPC_ERR_BROKEN ? "connection ended before a complete answer from"
+                    ready == UPC_ERR_BROKEN      ? "connection ended before a complete answer from"
                     : ready == UPC_ERR_TOO_LARGE ? "answer too large from"
                     : ready == UPC_ERR_INVALID   ? "invalid answer from"
                                                  : upc_strerror(ready),

@@ -75,21 +75,21 @@ test_parse_refuses_the_unusual(void **state)
 {
     (void)state;
     static const char *const heads[] = {
-        "GET /x HTTP/1.1\n\n",                                   /* bare LF */
-        "GET /x HTTP/2.0\r\n\r\n",                               /* version */
-        "GET  /x HTTP/1.1\r\n\r\n",                              /* two spaces */
-        "GET x HTTP/1.1\r\n\r\n",                                /* not origin-form */
-        "GET http://h/x HTTP/1.1\r\n\r\n",                       /* absolute form */
-        "G(T /x HTTP/1.1\r\n\r\n",                               /* method not a token */
-        "GET /a\x01 HTTP/1.1\r\n\r\n",                           /* control character */
-        "GET /x HTTP/1.1\r\nBad Name: v\r\n\r\n",                /* blank in a name */
-        "GET /x HTTP/1.1\r\nName : v\r\n\r\n",                   /* blank before colon */
-        "GET /x HTTP/1.1\r\nA: b\r\n folded\r\n\r\n",            /* obs-fold */
-        "GET /x HTTP/1.1\r\nA: b\x7f\r\n\r\n",                   /* DEL in a value */
-        "GET /x HTTP/1.1\r\nA: b\rc\r\n\r\n",                    /* CR in a value */
+        "GET /x HTTP/1.1\n\n",                                    /* bare LF */
+        "GET /x HTTP/2.0\r\n\r\n",                                /* version */
+        "GET  /x HTTP/1.1\r\n\r\n",                               /* two spaces */
+        "GET x HTTP/1.1\r\n\r\n",                                 /* not origin-form */
+        "GET http://h/x HTTP/1.1\r\n\r\n",                        /* absolute form */
+        "G(T /x HTTP/1.1\r\n\r\n",                                /* method not a token */
+        "GET /a\x01 HTTP/1.1\r\n\r\n",                            /* control character */
+        "GET /x HTTP/1.1\r\nBad Name: v\r\n\r\n",                 /* blank in a name */
+        "GET /x HTTP/1.1\r\nName : v\r\n\r\n",                    /* blank before colon */
+        "GET /x HTTP/1.1\r\nA: b\r\n folded\r\n\r\n",             /* obs-fold */
+        "GET /x HTTP/1.1\r\nA: b\x7f\r\n\r\n",                    /* DEL in a value */
+        "GET /x HTTP/1.1\r\nA: b\rc\r\n\r\n",                     /* CR in a value */
         "POST /x HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n", /* chunked */
-        "GET /x HTTP/1.1\r\nUpgrade: websocket\r\n\r\n",         /* upgrade */
-        "POST /x HTTP/1.1\r\nExpect: 100-continue\r\n\r\n",      /* expect */
+        "GET /x HTTP/1.1\r\nUpgrade: websocket\r\n\r\n",          /* upgrade */
+        "POST /x HTTP/1.1\r\nExpect: 100-continue\r\n\r\n",       /* expect */
         "POST /x HTTP/1.1\r\nContent-Length: 1\r\nContent-Length: 1\r\n\r\n",
         "POST /x HTTP/1.1\r\nContent-Length: -1\r\n\r\n",
         "POST /x HTTP/1.1\r\nContent-Length: 1 2\r\n\r\n",
@@ -140,7 +140,7 @@ test_plain_paths(void **state)
     assert_false(eh_path_plain("/api/automation/.."));
     assert_false(eh_path_plain("/api/automation/."));
     assert_false(eh_path_plain("/api//automation"));
-    assert_true(eh_path_plain("/api/automation/")); /* civetweb keeps it too */
+    assert_true(eh_path_plain("/api/automation/"));  /* civetweb keeps it too */
     assert_false(eh_path_plain("/api/%2e%2e/auth")); /* any escape goes to civetweb */
     assert_false(eh_path_plain("/api/a\"b"));
     assert_false(eh_path_plain("api/x"));
@@ -204,8 +204,7 @@ test_answer_ready_refuses(void **state)
     const char *bad = "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n";
     assert_int_equal(ready(bad, strlen(bad), "GET", false), UPC_ERR_INVALID);
     char big[128];
-    snprintf(big, sizeof(big), "HTTP/1.1 200 OK\r\nContent-Length: %u\r\n\r\n",
-             UPC_MAX_BODY + 1);
+    snprintf(big, sizeof(big), "HTTP/1.1 200 OK\r\nContent-Length: %u\r\n\r\n", UPC_MAX_BODY + 1);
     assert_int_equal(ready(big, strlen(big), "GET", false), UPC_ERR_TOO_LARGE);
     /* a head that never ends within the limit */
     size_t n = UPC_MAX_HEAD + 2;
