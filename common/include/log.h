@@ -74,6 +74,14 @@ void log_msg(log_level lvl, const log_field *fields, const char *fmt, ...)
 
 bool log_enabled(log_level lvl);
 
+/* An event loop's thread holds its debug and info lines (log_hold(true))
+ * and writes them together at log_flush(), once per round of events: one
+ * write(2) for many requests' access lines. Lines stay whole and in order;
+ * warn and error lines are never held (they flush what was). log_hold(false)
+ * flushes too. */
+void log_hold(bool on);
+void log_flush(void);
+
 #define log_debug(...) log_msg(LOGL_DEBUG, NULL, __VA_ARGS__)
 #define log_info(...)  log_msg(LOGL_INFO, NULL, __VA_ARGS__)
 #define log_warn(...)  log_msg(LOGL_WARN, NULL, __VA_ARGS__)

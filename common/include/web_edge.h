@@ -21,14 +21,17 @@
 web_req *web_edge_req_new(void);
 void web_edge_req_free(web_req *r); /* NULL ok */
 
-/* The route method and path would reach, or NULL (no route, or another
- * method): lets the loop choose before anything runs. */
-const web_route *web_edge_route(web_server *s, const char *method, const char *path);
 
 /* Begin a request: ri (and the strings it points to) and body stay valid
  * until web_edge_req_end. Counts as in flight for web_server_stop's drain. */
 void web_edge_req_begin(web_req *r, web_server *s, const struct mg_request_info *ri, char *body,
                         size_t body_len);
+/* The route the request reaches, or NULL (no route, or another method):
+ * lets the loop choose before anything runs. Kept for web_edge_req_prepare. */
+const web_route *web_edge_req_route(web_req *r);
+/* The loop does not serve the request after all (it goes to civetweb): as
+ * if it had not begun; nothing is logged or counted. */
+void web_edge_req_cancel(web_req *r);
 /* Everything before the handler (web.h's pipeline). true: the matched
  * route's handler should run (web_edge_req_handler); false: answered. */
 bool web_edge_req_prepare(web_req *r);

@@ -239,11 +239,21 @@ put_string(line *l, const char *s, size_t keep)
 static bool
 key_is_secret(const char *key)
 {
-    for (size_t i = 0; i < sizeof(secret_words) / sizeof(secret_words[0]); i++) {
-        if (strcasestr(key, secret_words[i]) != NULL)
-            return true;
-    }
+    /* Keys are short: looked at in lower case (strcasestr costs more than
+     * the rest of an access line). */
+    char low[64];
     size_t klen = strlen(key);
+    if (klen < sizeof(low)) {
+        for (size_t i = 0; i <= klen; i++)
+            low[i] = (char)(key[i] >= 'A' && key[i] <= 'Z' ? key[i] | 0x20 : key[i]);
+        for (size_t i = 0; i < sizeof(secret_words) / sizeof(secret_words[0]); i++)
+            if (strstr(low, secret_words[i]) != NULL)
+                return true;
+    } else {
+        for (size_t i = 0; i < sizeof(secret_words) / sizeof(secret_words[0]); i++)
+            if (strcasestr(key, secret_words[i]) != NULL)
+                return true;
+    }
     for (size_t i = 0; i < sizeof(secret_suffixes) / sizeof(secret_suffixes[0]); i++) {
         size_t wlen = strlen(secret_suffixes[i]);
         for (size_t plural = 0; plural <= 1; plural++) {
@@ -258,12 +268,51 @@ key_is_secret(const char *key)
     return false;
 }
 
+/* v in decimal into out (at least 24 bytes). */
+static void
+format_int(char *out, long long v)
+{
+    char tmp[24];
+    size_t n = 0;
+    unsigned long long u = v < 0 ? 0ULL - (unsigned long long)v : (unsigned long long)v;
+    do
+        tmp[n++] = (char)('0' + u % 10);
+    while ((u /= 10) > 0);
+    if (v < 0)
+        *out++ = '-';
+    while (n > 0)
+        *out++ = tmp[--n];
+    *out = '\0';
+}
+
 /* Shortest of %.15g / %.17g that reads back as the same double. */
 static void
 format_double(char *out, size_t cap, double d)
 {
     if (!isfinite(d)) {
         util_strlcpy(out, "null", cap);
+        return;
+    }
+    /* Durations in milliseconds to the microsecond (k / 1000, exactly what
+     * %.15g would print): written without printf and strtod. */
+    double k = nearbyint(d * 1000.0);
+    if (fabs(k) < 1e12 && k / 1000.0 == d && !(d == 0 && signbit(d)) && cap >= 48) {
+        long long ki = (long long)k, whole = ki / 1000, frac = ki % 1000;
+        if (frac < 0)
+            frac = -frac;
+        if (ki < 0 && whole == 0)
+            *out++ = '-';
+        format_int(out, whole);
+        if (frac != 0) {
+            size_t n = strlen(out);
+            out[n++] = '.';
+            out[n++] = (char)('0' + frac / 100);
+            out[n++] = (char)('0' + frac / 10 % 10);
+            out[n++] = (char)('0' + frac % 10);
+            while (out[n - 1] == '0')
+                n--;
+            out[n] = '\0';
+        }
         return;
     }
     snprintf(out, cap, "%.15g", d);
@@ -286,7 +335,7 @@ put_value(line *l, const log_field *f)
             return put_lit(l, "null");
         return put_string(l, f->v.s, 0);
     case LOG_F_INT:
-        snprintf(num, sizeof(num), "%lld", f->v.i);
+        format_int(num, f->v.i);
         return put_lit(l, num);
     case LOG_F_DOUBLE:
         format_double(num, sizeof(num), f->v.d);
@@ -337,6 +386,44 @@ write_line(const char *buf, size_t len)
         off += (size_t)n;
     }
     pthread_rwlock_unlock(&write_lock);
+}
+
+/* Lines held by the calling thread (log_hold), whole, at most PIPE_BUF
+ * bytes in all: they go out in one write. */
+static __thread char held[PIPE_BUF];
+static __thread size_t held_len;
+static __thread bool holding;
+
+void
+log_flush(void)
+{
+    if (held_len > 0)
+        write_line(held, held_len);
+    held_len = 0;
+}
+
+void
+log_hold(bool on)
+{
+    if (!on)
+        log_flush();
+    holding = on;
+}
+
+/* A finished line: held when the thread holds its lines and it is an
+ * ordinary one, else written now (after what was held, in order). */
+static void
+emit_line(log_level lvl, const char *buf, size_t len)
+{
+    if (holding && lvl <= LOGL_INFO && len <= sizeof(held)) {
+        if (held_len + len > sizeof(held))
+            log_flush();
+        memcpy(held + held_len, buf, len);
+        held_len += len;
+        return;
+    }
+    log_flush();
+    write_line(buf, len);
 }
 
 void
@@ -395,6 +482,6 @@ log_msg(log_level lvl, const log_field *fields, const char *fmt, ...)
         memcpy(l.buf + l.len, "}\n", 2);
         l.len += 2;
     }
-    write_line(l.buf, l.len);
+    emit_line(lvl, l.buf, l.len);
     errno = saved_errno;
 }

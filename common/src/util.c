@@ -1,30 +1,69 @@
 /* util: UUIDs, RFC 3339 time, strict number parsing, constant-time comparison,
- * UTF-8 checks. Nothing here allocates or keeps state. */
+ * UTF-8 checks. Nothing here allocates; the only state is each thread's
+ * buffer of random bytes for UUIDs. */
 #include "util.h"
 
 #include <sys/random.h>
 
 #include <errno.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
 static const char hex_digits[] = "0123456789abcdef";
 
+/* Random bytes for UUIDs, drawn from the kernel 512 at a time per thread
+ * (a request id per request made getrandom one system call of each). A
+ * child of fork starts with an empty buffer, so parent and child never hand
+ * out the same bytes. */
+#define UTIL_RAND_BUF 512
+static _Thread_local unsigned char util_rand[UTIL_RAND_BUF];
+static _Thread_local size_t util_rand_left;
+static pthread_once_t util_rand_once = PTHREAD_ONCE_INIT;
+
+static void
+util_rand_forget(void)
+{
+    util_rand_left = 0;
+}
+
+static void
+util_rand_init(void)
+{
+    (void)pthread_atfork(NULL, NULL, util_rand_forget);
+}
+
+static int
+util_random(unsigned char *out, size_t len)
+{
+    pthread_once(&util_rand_once, util_rand_init);
+    if (util_rand_left < len) {
+        size_t got = 0;
+        while (got < sizeof(util_rand)) {
+            ssize_t n = getrandom(util_rand + got, sizeof(util_rand) - got, 0);
+            if (n < 0) {
+                if (errno == EINTR)
+                    continue;
+                return -1;
+            }
+            got += (size_t)n;
+        }
+        util_rand_left = sizeof(util_rand);
+    }
+    unsigned char *src = util_rand + sizeof(util_rand) - util_rand_left;
+    memcpy(out, src, len);
+    explicit_bzero(src, len); /* handed out once */
+    util_rand_left -= len;
+    return 0;
+}
+
 int
 util_uuid_v4(char out[UTIL_UUID_LEN + 1])
 {
     unsigned char b[16];
-    size_t got = 0;
 
-    while (got < sizeof(b)) {
-        ssize_t n = getrandom(b + got, sizeof(b) - got, 0);
-        if (n < 0) {
-            if (errno == EINTR)
-                continue;
-            return -1;
-        }
-        got += (size_t)n;
-    }
+    if (util_random(b, sizeof(b)) != 0)
+        return -1;
     b[6] = (unsigned char)((b[6] & 0x0f) | 0x40); /* version 4 */
     b[8] = (unsigned char)((b[8] & 0x3f) | 0x80); /* variant 10xx (RFC 4122) */
 

@@ -53,6 +53,22 @@ valid_header_line(const char *line)
     return n > 0 && line[n] == ':' && strpbrk(line, "\r\n") == NULL;
 }
 
+/* The Date header's value for now, formatted once a second per thread. */
+static const char *
+http_date(void)
+{
+    static _Thread_local char date[40];
+    static _Thread_local time_t at = -1;
+    time_t now = time(NULL);
+    if (now != at) {
+        struct tm tm;
+        gmtime_r(&now, &tm);
+        strftime(date, sizeof(date), "%a, %d %b %Y %H:%M:%S GMT", &tm);
+        at = now;
+    }
+    return date;
+}
+
 /* n more bytes at the end of an event loop request's answer, or NULL. */
 static char *
 sink_room(web_req *r, size_t n)
@@ -83,14 +99,11 @@ static int
 write_response(struct mg_connection *conn, web_req *sink, const web_head *h, const char *body,
                size_t len)
 {
-    char fixed[1024], date[40];
+    char fixed[1024];
     size_t extra_len = 0, send_len = h->head ? 0 : len;
-    time_t now = time(NULL);
-    struct tm tm;
+    const char *date = http_date();
     int rc = 0;
 
-    gmtime_r(&now, &tm);
-    strftime(date, sizeof(date), "%a, %d %b %Y %H:%M:%S GMT", &tm);
     for (size_t i = 0; h->extra != NULL && h->extra[i] != NULL; i++)
         if (valid_header_line(h->extra[i]))
             extra_len += strlen(h->extra[i]) + 2;
@@ -492,15 +505,18 @@ prepare(web_req *r)
 
     if (!web__req_front(r))
         return false;
-    web__sanitize(r->method, 32, m, sizeof(m));
-    web__sanitize(r->path, WEB_MSG_PATH_MAX, p, sizeof(p));
-    route_result rr = route_find(s->routes, r->method, r->path, &r->match);
+    route_result rr =
+        r->routed ? ROUTE_FOUND : route_find(s->routes, r->method, r->path, &r->match);
     /* A caller without the internal token learns nothing about the routes:
      * it gets 401 for an unknown path as for a known one. */
     if (rr != ROUTE_FOUND
         && web__guard(s, web__header(r, "X-Internal-Token"), &code, &msg) == 401) {
         web__req_error(r, 401, code, msg, NULL);
         return false;
+    }
+    if (rr != ROUTE_FOUND) { /* method and path as a message may quote them */
+        web__sanitize(r->method, 32, m, sizeof(m));
+        web__sanitize(r->path, WEB_MSG_PATH_MAX, p, sizeof(p));
     }
     if (rr == ROUTE_NOT_FOUND) {
         web_reply_error(r, 404, "not_found", "no route for %s %s", m, p);
@@ -641,10 +657,17 @@ web_edge_req_free(web_req *r)
 }
 
 const web_route *
-web_edge_route(web_server *s, const char *method, const char *path)
+web_edge_req_route(web_req *r)
 {
-    route_match m;
-    return route_find(s->routes, method, path, &m) == ROUTE_FOUND ? m.data : NULL;
+    r->routed = route_find(r->srv->routes, r->method, r->path, &r->match) == ROUTE_FOUND;
+    return r->routed ? r->match.data : NULL;
+}
+
+void
+web_edge_req_cancel(web_req *r)
+{
+    web__req_end(r);
+    __atomic_sub_fetch(&r->srv->inflight, 1, __ATOMIC_ACQ_REL);
 }
 
 void

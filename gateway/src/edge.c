@@ -341,13 +341,8 @@ edge_serve(edge_conn *c)
         return;
     }
     memcpy(saved, c->in, head);
-    const web_route *route = NULL;
-    bool mine =
-        eh_parse(c->in, head, &c->ri) && c->ri.content_length <= EDGE_MAX_BODY
-        && eh_path_plain(c->ri.local_uri)
-        && (route = web_edge_route(edge_g.srv, c->ri.request_method, c->ri.local_uri)) != NULL
-        && route->handler == proxy_handle;
-    if (!mine) {
+    if (!eh_parse(c->in, head, &c->ri) || c->ri.content_length > EDGE_MAX_BODY
+        || !eh_path_plain(c->ri.local_uri)) {
         memcpy(c->in, saved, head);
         edge__tunnel(c);
         return;
@@ -359,12 +354,20 @@ edge_serve(edge_conn *c)
         edge__want(c, EPOLLIN | EPOLLRDHUP);
         return;
     }
-    c->req_len = total;
     if (c->call == NULL && (c->call = malloc(sizeof(*c->call))) == NULL) {
         edge__close(c);
         return;
     }
     web_edge_req_begin(c->req, edge_g.srv, &c->ri, c->in + head, (size_t)c->ri.content_length);
+    const web_route *route = web_edge_req_route(c->req);
+    if (route == NULL || route->handler != proxy_handle) {
+        /* not a proxied route: civetweb's */
+        web_edge_req_cancel(c->req);
+        memcpy(c->in, saved, head);
+        edge__tunnel(c);
+        return;
+    }
+    c->req_len = total;
     c->req_open = true;
     c->client_gone = false;
     if (!web_edge_req_prepare(c->req) || web_edge_req_handler(c->req) != proxy_handle
@@ -475,6 +478,7 @@ edge_run(void *arg)
 {
     edge_loop *l = arg;
     struct epoll_event evs[EDGE_MAX_EVENTS];
+    log_hold(true); /* the round's access lines go out together */
     while (!__atomic_load_n(&edge_g.stop, __ATOMIC_ACQUIRE)) {
         int n = epoll_wait(l->ep, evs, EDGE_MAX_EVENTS, EDGE_SWEEP_MS);
         if (n < 0 && errno != EINTR) {
@@ -505,6 +509,7 @@ edge_run(void *arg)
         /* Only now: a connection closed by one event of this round may
          * have more below it in evs. */
         edge_bury(l);
+        log_flush();
         int64_t now = util_mono_ns();
         if (now >= l->next_sweep_ns) {
             edge_sweep(l, now);
@@ -517,6 +522,7 @@ edge_run(void *arg)
         while (l->pools[i].n > 0)
             edge__uc_close(l, l->pools[i].idle[--l->pools[i].n]);
     edge_bury(l);
+    log_hold(false);
     return NULL;
 }
 

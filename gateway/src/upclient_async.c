@@ -310,6 +310,8 @@ upc_async_step(upc_async *a, upc_response **out)
             break;
         case UPC_PH_SEND:
             rc = upc_async_send(a);
+            if (rc == UPC_OK)
+                return UPC_AGAIN; /* the answer cannot be there yet: wait for it */
             break;
         case UPC_PH_READ:
             rc = upc_async_read(a, out);

@@ -598,11 +598,54 @@ upc_peek_head(const char *mem, size_t head_len, upc_head_info *hi)
     return rc;
 }
 
+/* The usual answer, looked at without parsing its head: a final status
+ * with a body, one Content-Length and no Transfer-Encoding. Its length, or
+ * -1 when the head must be parsed (the parser validates it either way). */
+static long long
+upc_quick_length(const char *p, size_t head_end, const char *method)
+{
+    if (head_end < 16 || memcmp(p, "HTTP/1.", 7) != 0 || p[9] < '2' || p[9] > '9'
+        || (p[9] == '2' && p[10] == '0' && p[11] == '4')
+        || (p[9] == '3' && p[10] == '0' && p[11] == '4') || strcmp(method, "HEAD") == 0)
+        return -1;
+    long long cl = -1;
+    const char *end = p + head_end;
+    for (const char *l = memchr(p, '\n', head_end); l != NULL && l + 1 < end;
+         l = memchr(l + 1, '\n', (size_t)(end - l - 1))) {
+        const char *h = l + 1;
+        size_t room = (size_t)(end - h);
+        if ((*h | 0x20) == 't' && room > 18 && strncasecmp(h, "transfer-encoding:", 18) == 0)
+            return -1;
+        if ((*h | 0x20) != 'c' || room <= 15 || strncasecmp(h, "content-length:", 15) != 0)
+            continue;
+        if (cl >= 0)
+            return -1; /* twice: the parser decides */
+        const char *v = h + 15;
+        while (v < end && (*v == ' ' || *v == '\t'))
+            v++;
+        cl = 0;
+        int digits = 0;
+        for (; v < end && upc_digit(*v) && digits < 18; v++, digits++)
+            cl = cl * 10 + (*v - '0');
+        if (digits == 0 || (v < end && *v != '\r' && *v != '\n' && *v != ' ' && *v != '\t'))
+            return -1;
+    }
+    return cl;
+}
+
 int
 upc__answer_ready(const char *mem, size_t len, const char *method, bool eof)
 {
     upc_head_info hi;
     size_t at = 0;
+    size_t scan0 = 0, first = upc_head_end(mem, len, &scan0);
+    if (first != 0 && first <= UPC_MAX_HEAD) {
+        long long cl = upc_quick_length(mem, first, method);
+        if (cl > (long long)UPC_MAX_BODY)
+            return UPC_ERR_TOO_LARGE;
+        if (cl >= 0)
+            return len - first >= (size_t)cl ? 1 : upc_wait_more(eof);
+    }
     for (int interim = 0;; interim++) {
         size_t scan = 0, head_end = upc_head_end(mem + at, len - at, &scan);
         if (head_end == 0)

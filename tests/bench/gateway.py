@@ -17,7 +17,7 @@ and, for a route that needs a permission (view_operations), GET
 It prints req/s, p50 and p99 for each, the CPU time the proxy in the path
 (nginx's master and workers, or the gateway) spent per request (from
 /proc/<pid>/stat: unlike req/s, hardly changed by other load on the
-machine), the gateway's and nginx's resident memory at the end, and checks issue 4's targets: gateway >= 0.9 x nginx's
+machine) and the CPU time svc-automation spent per request behind it, the gateway's and nginx's resident memory at the end, and checks issue 4's targets: gateway >= 0.9 x nginx's
 throughput, p99 <= 1.5 x nginx's, the JWT costs < 10 % of throughput, the
 gateway's VmRSS < 40 MB.
 
@@ -232,19 +232,22 @@ def main():
         print(f"bench-gateway: build {harness.build_dir()}, wrk -t{WRK_THREADS} -c{CONNS} "
               f"-d{SECONDS}s, HTTP_THREADS={HTTP_THREADS}, nginx worker_processes 2")
         print(f"\n{'target':<22} {'req/s':>10} {'p50 ms':>8} {'p99 ms':>8} {'non-2xx':>8} "
-              f"{'sock err':>8} {'proxy CPU us/req':>17}")
+              f"{'sock err':>8} {'proxy CPU us/req':>17} {'upstream us/req':>14}")
         for label, url, headers, proxy_pids in targets:
             wrk(url, headers, WARMUP_S)
             pids = proxy_pids() if proxy_pids else []
-            cpu0 = cpu_seconds(pids)
+            cpu0, up0 = cpu_seconds(pids), cpu_seconds([svc.pid])
             r = wrk(url, headers)
             r["proxy_cpu_us_per_req"] = ((cpu_seconds(pids) - cpu0) * 1e6 / r["requests"]
                                          if pids and r["requests"] else None)
+            r["upstream_cpu_us_per_req"] = ((cpu_seconds([svc.pid]) - up0) * 1e6 / r["requests"]
+                                            if r["requests"] else None)
             results["runs"][label] = r
-            cpu = r["proxy_cpu_us_per_req"]
+            cpu, up = r["proxy_cpu_us_per_req"], r["upstream_cpu_us_per_req"]
             print(f"{label:<22} {r['rps']:>10.0f} {r['p50_ms']:>8.2f} {r['p99_ms']:>8.2f} "
                   f"{r['non_2xx']:>8} {r['socket_errors']:>8} "
-                  f"{'-' if cpu is None else f'{cpu:.0f}':>17}")
+                  f"{'-' if cpu is None else f'{cpu:.0f}':>17} "
+                  f"{'-' if up is None else f'{up:.0f}':>14}")
             if r["non_2xx"]:
                 raise RuntimeError(f"{label}: {r['non_2xx']} answers were not 2xx")
         for d in suite.daemons.values():

@@ -199,6 +199,10 @@ test_answer_ready_refuses(void **state)
     (void)state;
     const char *two = "HTTP/1.1 200 OK\r\nContent-Length: 1\r\nTransfer-Encoding: chunked\r\n\r\n";
     assert_int_equal(ready(two, strlen(two), "GET", false), UPC_ERR_INVALID);
+    const char *twice = "HTTP/1.1 200 OK\r\nContent-Length: 1\r\ncontent-length: 2\r\n\r\nab";
+    assert_int_equal(ready(twice, strlen(twice), "GET", false), UPC_ERR_INVALID);
+    const char *junk = "HTTP/1.1 200 OK\r\nContent-Length: 1x\r\n\r\nab";
+    assert_int_equal(ready(junk, strlen(junk), "GET", false), UPC_ERR_INVALID);
     const char *sw = "HTTP/1.1 101 Switching Protocols\r\n\r\n";
     assert_int_equal(ready(sw, strlen(sw), "GET", false), UPC_ERR_INVALID);
     const char *bad = "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n";
