@@ -42,6 +42,11 @@ int util_parse_long(const char *s, long min, long max, long *out);
  * not depend on where they differ (it does depend on the length of b). */
 bool util_secret_equal(const char *a, const char *b);
 
+/* v in decimal into out (at least 21 bytes), NUL-terminated, without
+ * printf (access lines and metrics format several per request). Returns
+ * its length. */
+size_t util_utoa(unsigned long long v, char *out);
+
 /* Bounded copy: copies at most cap-1 bytes and always terminates (cap > 0).
  * Returns the length of src, so a result >= cap means it was truncated. */
 size_t util_strlcpy(char *dst, const char *src, size_t cap);

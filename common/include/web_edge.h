@@ -21,7 +21,6 @@
 web_req *web_edge_req_new(void);
 void web_edge_req_free(web_req *r); /* NULL ok */
 
-
 /* Begin a request: ri (and the strings it points to) and body stay valid
  * until web_edge_req_end. Counts as in flight for web_server_stop's drain. */
 void web_edge_req_begin(web_req *r, web_server *s, const struct mg_request_info *ri, char *body,

@@ -15,6 +15,7 @@
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -236,8 +237,35 @@ put_string(line *l, const char *s, size_t keep)
     return 0;
 }
 
+static bool key_is_secret_uncached(const char *key);
+
+/* What key_is_secret said of the keys seen last, by address (keys are
+ * nearly always literals) and checked against a copy of the text, so a
+ * buffer reused for another key is never taken for the one before. */
+typedef struct secret_memo {
+    const char *key;
+    char text[40];
+    bool secret;
+} secret_memo;
+static __thread secret_memo secret_memos[32];
+
 static bool
 key_is_secret(const char *key)
+{
+    secret_memo *m = &secret_memos[((uintptr_t)key >> 3) & 31];
+    if (m->key == key && strcmp(m->text, key) == 0)
+        return m->secret;
+    bool secret = key_is_secret_uncached(key);
+    if (strlen(key) < sizeof(m->text)) {
+        m->key = key;
+        strcpy(m->text, key);
+        m->secret = secret;
+    }
+    return secret;
+}
+
+static bool
+key_is_secret_uncached(const char *key)
 {
     /* Keys are short: looked at in lower case (strcasestr costs more than
      * the rest of an access line). */
@@ -268,21 +296,13 @@ key_is_secret(const char *key)
     return false;
 }
 
-/* v in decimal into out (at least 24 bytes). */
+/* v in decimal into out (at least 22 bytes). */
 static void
 format_int(char *out, long long v)
 {
-    char tmp[24];
-    size_t n = 0;
-    unsigned long long u = v < 0 ? 0ULL - (unsigned long long)v : (unsigned long long)v;
-    do
-        tmp[n++] = (char)('0' + u % 10);
-    while ((u /= 10) > 0);
     if (v < 0)
         *out++ = '-';
-    while (n > 0)
-        *out++ = tmp[--n];
-    *out = '\0';
+    util_utoa(v < 0 ? 0ULL - (unsigned long long)v : (unsigned long long)v, out);
 }
 
 /* Shortest of %.15g / %.17g that reads back as the same double. */
@@ -440,9 +460,14 @@ log_msg(log_level lvl, const log_field *fields, const char *fmt, ...)
     if (lvl < LOGL_DEBUG || lvl > LOGL_ERROR)
         lvl = LOGL_ERROR;
 
-    va_start(ap, fmt);
-    int n = vsnprintf(msg, sizeof(msg), fmt, ap);
-    va_end(ap);
+    int n;
+    if (strchr(fmt, '%') == NULL) { /* a plain message ("request"): no printf */
+        n = (int)util_strlcpy(msg, fmt, sizeof(msg));
+    } else {
+        va_start(ap, fmt);
+        n = vsnprintf(msg, sizeof(msg), fmt, ap);
+        va_end(ap);
+    }
     l.len = 0;
     l.limit = sizeof(l.buf) - TAIL_RESERVE;
     l.truncated = false;

@@ -400,3 +400,18 @@ util_utf8_valid(const char *s, size_t len, size_t *bad_at)
     }
     return true;
 }
+
+size_t
+util_utoa(unsigned long long v, char *out)
+{
+    char tmp[21];
+    size_t n = 0, len;
+    do
+        tmp[n++] = (char)('0' + v % 10);
+    while ((v /= 10) > 0);
+    len = n;
+    while (n > 0)
+        *out++ = tmp[--n];
+    *out = '\0';
+    return len;
+}

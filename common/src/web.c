@@ -187,8 +187,8 @@ web__account(web_server *s, bool quiet, const char *method, const char *route, c
                        LF_STR("remote_addr", remote_addr != NULL ? remote_addr : "")),
             "request");
     if (s->m_requests != NULL) {
-        char code[16];
-        snprintf(code, sizeof(code), "%d", status);
+        char code[24];
+        util_utoa(status > 0 ? (unsigned)status : 0, code);
         const char *labels[] = {s->service, route, web__method_label(method), code};
         metrics_inc(s->m_requests, labels, 1);
         metrics_observe(s->m_duration, labels, (double)ns / 1e9);

@@ -83,7 +83,7 @@ struct web_req {
     size_t out_len, out_cap;
     bool out_failed;           /* the reply did not fit in memory */
     bool body_borrowed;        /* body belongs to the loop */
-    bool routed; /* match holds the route already (web_edge_req_route) */
+    bool routed;               /* match holds the route already (web_edge_req_route) */
     char remote[WEB_ADDR_MAX]; /* the client's address (web__peer) */
     size_t added_len;
     char added[WEB_ADDED_MAX]; /* web_add_header's "Name: value\r\n" lines */

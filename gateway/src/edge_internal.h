@@ -131,7 +131,6 @@ typedef struct edge_global {
 
 extern edge_global edge_g;
 
-
 /* ---- edge.c ---- */
 int edge__ctl(edge_loop *l, int op, int fd, uint32_t events, edge_ev *ev);
 /* The client's fd registered for events (0: none; it stays in the epoll). */

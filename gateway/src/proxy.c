@@ -270,8 +270,8 @@ proxy_url_append(char *url, size_t cap, size_t *len, const char *s, bool query)
 static void
 proxy_observe(const upstream *u, int status, double seconds)
 {
-    char code[8];
-    snprintf(code, sizeof(code), "%d", status);
+    char code[24];
+    util_utoa(status > 0 ? (unsigned)status : 0, code);
     const char *lv[] = {u->service, code};
     if (proxy_requests != NULL)
         metrics_inc(proxy_requests, lv, 1);

@@ -213,7 +213,8 @@ def main():
         nats.start()
         big = str(1000000)
         suite = harness.Suite(root, pg, nats, log_level="info", gateway_extra={
-            "HTTP_THREADS": str(HTTP_THREADS), "RATE_LIMIT_RPS": big, "RATE_LIMIT_BURST": big})
+            "HTTP_THREADS": str(HTTP_THREADS), "RATE_LIMIT_RPS": big, "RATE_LIMIT_BURST": big,
+            "EDGE_THREADS": os.environ.get("BENCH_EDGE_THREADS", "0")})
         suite["svc-automation"].env["HTTP_THREADS"] = str(HTTP_THREADS)
         suite.start()
         svc, gw = suite["svc-automation"], suite.gateway

@@ -181,8 +181,9 @@ static void
 test_duration_figures(void **state)
 {
     (void)state;
-    static const long long ks[] = {0, 1, 5, 10, 100, 999, 1000, 1001, 1234, 12345, 100000,
-                                   999999, 1000000, 123456789, -1, -500, -1500, 999999999999LL};
+    static const long long ks[] = {0,       1,         5,    10,    100,    999,
+                                   1000,    1001,      1234, 12345, 100000, 999999,
+                                   1000000, 123456789, -1,   -500,  -1500,  999999999999LL};
     for (size_t i = 0; i < sizeof(ks) / sizeof(ks[0]); i++) {
         double d = (double)ks[i] / 1000.0;
         char want[64], *raw, key[64];
@@ -207,6 +208,27 @@ test_duration_figures(void **state)
         json_object_put(o);
         free(raw);
     }
+}
+
+/* One buffer used for two keys in turn: each is judged on its text. */
+static void
+test_redaction_of_a_reused_key_buffer(void **state)
+{
+    (void)state;
+    char key[32], *raw;
+    strcpy(key, "note");
+    log_msg(LOGL_INFO, LOG_FIELDS(LF_STR(key, "visible")), "x");
+    json_object *o = tl_log_only_line(cap_fd, &raw);
+    assert_string_equal(str_field(o, "note"), "visible");
+    json_object_put(o);
+    free(raw);
+    strcpy(key, "refresh_token");
+    log_msg(LOGL_INFO, LOG_FIELDS(LF_STR(key, "hunter2")), "x");
+    o = tl_log_only_line(cap_fd, &raw);
+    assert_string_equal(str_field(o, "refresh_token"), "[redacted]");
+    assert_null(strstr(raw, "hunter2"));
+    json_object_put(o);
+    free(raw);
 }
 
 /* Held lines wait for log_flush (or a warning), and keep their order. */
@@ -237,10 +259,20 @@ test_redaction(void **state)
 {
     (void)state;
     static const char *const secret_keys[] = {
-        "password",       "DB_PASSWORD", "passwd",    "client_secret", "refresh_token",
-        "Authorization",  "api_key",     "X-API-KEY", "apiKey",        "credentials",
-        "session_cookie", "TOKEN",
-        "a_very_long_field_name_that_is_longer_than_sixty_four_bytes_password", NULL,
+        "password",
+        "DB_PASSWORD",
+        "passwd",
+        "client_secret",
+        "refresh_token",
+        "Authorization",
+        "api_key",
+        "X-API-KEY",
+        "apiKey",
+        "credentials",
+        "session_cookie",
+        "TOKEN",
+        "a_very_long_field_name_that_is_longer_than_sixty_four_bytes_password",
+        NULL,
     };
     char *raw;
 
@@ -713,6 +745,7 @@ main(void)
         cmocka_unit_test_setup_teardown(test_redaction, setup, teardown),
         cmocka_unit_test_setup_teardown(test_duration_figures, setup, teardown),
         cmocka_unit_test_setup_teardown(test_hold, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_redaction_of_a_reused_key_buffer, setup, teardown),
         cmocka_unit_test_setup_teardown(test_level_filter, setup, teardown),
         cmocka_unit_test(test_level_parse),
         cmocka_unit_test_setup_teardown(test_request_id, setup, teardown),

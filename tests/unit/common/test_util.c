@@ -406,10 +406,24 @@ test_utf8_valid(void **state)
     assert_false(util_utf8_valid("\x80", 1, NULL));
 }
 
+static void
+test_utoa(void **state)
+{
+    (void)state;
+    static const unsigned long long vs[] = {0, 7, 10, 404, 1234567890ULL, 18446744073709551615ULL};
+    for (size_t i = 0; i < sizeof(vs) / sizeof(vs[0]); i++) {
+        char got[21], want[32];
+        int n = snprintf(want, sizeof(want), "%llu", vs[i]);
+        assert_int_equal(util_utoa(vs[i], got), (size_t)n);
+        assert_string_equal(got, want);
+    }
+}
+
 int
 main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_utoa),
         cmocka_unit_test(test_uuid_v4_shape),
         cmocka_unit_test(test_uuid_v4_unique),
         cmocka_unit_test(test_uuid_valid),
