@@ -3,10 +3,13 @@
  * the SQL auth_store*.c. */
 #include "auth.h"
 
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
 #include <time.h>
+
+#include <openssl/crypto.h>
 
 #include "auth_cache.h"
 #include "auth_internal.h"
@@ -266,23 +269,102 @@ claim(json_object *claims, const char *name)
     return json_object_get_string(v);
 }
 
+/* Access tokens this thread verified lately. A client sends the same token
+ * with every request for its lifetime, and its signature and claims cannot
+ * change: a token equal byte for byte (compared in constant time) to one
+ * verified before needs only its times checked again. */
+#define AUTH_JWT_MEMOS    16
+#define AUTH_JWT_MEMO_LEN 512
+
+typedef struct jwt_memo {
+    size_t len; /* 0: empty */
+    char token[AUTH_JWT_MEMO_LEN];
+    double exp, nbf;
+    char sub[40];
+    auth_role role;
+} jwt_memo;
+
+static __thread jwt_memo jwt_memos[AUTH_JWT_MEMOS];
+
+static jwt_memo *
+jwt_memo_slot(const char *token, size_t len)
+{
+    /* FNV-1a over the end of the signature */
+    uint32_t h = 2166136261u;
+    for (size_t i = len > 16 ? len - 16 : 0; i < len; i++)
+        h = (h ^ (unsigned char)token[i]) * 16777619u;
+    return &jwt_memos[h % AUTH_JWT_MEMOS];
+}
+
+/* The verdict on a token's times, as jwt_verify_with gives it. */
+static jwt_status
+jwt_times(double exp, double nbf, int64_t now_s)
+{
+    double now = (double)now_s, leeway = AUTH_LEEWAY_S;
+    if (!(now < exp + leeway))
+        return JWT_EXPIRED;
+    if (now + leeway < nbf)
+        return JWT_NOT_YET_VALID;
+    return JWT_OK;
+}
+
+static double
+number_of(json_object *claims, const char *name)
+{
+    json_object *v = NULL;
+    return json_object_object_get_ex(claims, name, &v) ? json_object_get_double(v) : 0;
+}
+
+/* Verify token into sub and role: the memo first, else the signature and
+ * claims (then remembered). JWT_OK, another jwt_status, or JWT_MALFORMED
+ * for claims the gateway cannot use. */
+static jwt_status
+verify_jwt(const char *token, char sub[40], auth_role *role)
+{
+    int64_t now = (int64_t)time(NULL);
+    size_t len = strlen(token);
+    jwt_memo *m = len < AUTH_JWT_MEMO_LEN ? jwt_memo_slot(token, len) : NULL;
+    if (m != NULL && m->len == len && CRYPTO_memcmp(m->token, token, len) == 0) {
+        jwt_status st = jwt_times(m->exp, m->nbf, now);
+        if (st == JWT_OK) {
+            memcpy(sub, m->sub, 40);
+            *role = m->role;
+        }
+        return st;
+    }
+    json_object *claims = NULL;
+    jwt_status st = jwt_verify_with(g.key, token, now, AUTH_LEEWAY_S, &claims);
+    if (st != JWT_OK)
+        return st;
+    const char *s = claim(claims, "sub"), *jti = claim(claims, "jti");
+    *role = auth_role_parse(claim(claims, "role"));
+    bool ok = s && util_uuid_valid(s) && jti && jti[0] && *role != ROLE_NONE;
+    if (ok) {
+        util_strlcpy(sub, s, 40);
+        if (m != NULL) {
+            m->len = len;
+            memcpy(m->token, token, len);
+            m->exp = number_of(claims, "exp");
+            m->nbf = number_of(claims, "nbf");
+            memcpy(m->sub, sub, 40);
+            m->role = *role;
+        }
+    }
+    json_object_put(claims);
+    return ok ? JWT_OK : JWT_MALFORMED;
+}
+
 static auth_result
 identify_jwt(const char *token, auth_identity *id, const char **reason)
 {
-    json_object *claims = NULL;
     auth_cache_val v = {0};
     char sub[40];
-    jwt_status st = jwt_verify_with(g.key, token, (int64_t)time(NULL), AUTH_LEEWAY_S, &claims);
+    auth_role role = ROLE_NONE;
+    jwt_status st = verify_jwt(token, sub, &role);
+    if (st == JWT_MALFORMED)
+        return reject(reason, "malformed");
     if (st != JWT_OK)
         return reject(reason, jwt_status_name(st));
-    const char *s = claim(claims, "sub"), *jti = claim(claims, "jti");
-    auth_role role = auth_role_parse(claim(claims, "role"));
-    bool ok = s && util_uuid_valid(s) && jti && jti[0] && role != ROLE_NONE;
-    if (ok)
-        util_strlcpy(sub, s, sizeof(sub));
-    json_object_put(claims);
-    if (!ok)
-        return reject(reason, "malformed");
     /* The user's current state decides: a disabled or deleted user's tokens
      * stop working within the cache's lifetime, and a role change applies
      * without a new token. With the database away, the signed token is

@@ -17,6 +17,7 @@ import time
 import uuid
 
 import pytest
+import requests
 
 import harness
 from harness import UPSTREAM_VAR, SERVICES, check_error, http, wait_for
@@ -247,6 +248,28 @@ def test_bad_access_tokens_are_refused(suite, tokens):
                 401, "unauthorized")
     check_error(call(gw, "GET", "/api/auth/me", good, headers={"X-API-Key": "brk_x"}),
                 401, "unauthorized")
+
+
+def test_a_token_in_use_stops_working_when_it_expires(suite, tokens):
+    """The gateway remembers tokens it verified (each thread its last few):
+    one used again and again is still refused once its exp (plus the 30 s of
+    leeway) has passed, on the gateway's own routes and on proxied ones."""
+    gw = suite.gateway
+    admin = tokens.user("admin")
+    now = int(time.time())
+    tok = mint(claims_of(admin, iat=now - 100, nbf=now - 100, exp=now - 27))
+    with requests.Session() as s:  # one kept-alive connection: the same thread
+        s.headers["Authorization"] = "Bearer " + tok
+        assert s.get(gw.url + "/api/automation/jobs", timeout=15).status_code == 200
+        assert s.get(gw.url + "/api/auth/me", timeout=15).status_code == 200
+        # (a Response with an error status is falsy: wrapped in a list)
+        [r] = wait_for(lambda: (lambda r: [r] if r.status_code != 200 else None)(
+            s.get(gw.url + "/api/automation/jobs", timeout=15)), 20, "the token to expire",
+            interval=0.2)
+        err = check_error(r, 401, "unauthorized")
+        assert "expired" in err["message"], err
+        assert int(time.time()) >= now - 27 + 30
+        check_error(s.get(gw.url + "/api/auth/me", timeout=15), 401, "unauthorized")
 
 
 # ---------------------------------------------------------------- API keys
