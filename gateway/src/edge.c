@@ -30,6 +30,7 @@
 edge_global edge_g;
 
 static void edge_serve(edge_conn *c);
+static bool edge_serve_one(edge_conn *c);
 
 /* ---- epoll ---- */
 
@@ -238,10 +239,8 @@ edge_flush(edge_conn *c)
     c->req_len = 0;
     c->st = CS_READ;
     c->deadline_ns = edge__after_ms(c->in_len > 0 ? EDGE_REQUEST_MS : EDGE_IDLE_MS);
-    if (c->in_len > 0) {
-        edge_serve(c);
-        return;
-    }
+    /* A request already here (pipelined) is served by edge_serve's loop,
+     * never from here: a client cannot make the stack grow. */
     edge__want(c, EPOLLIN | EPOLLRDHUP);
 }
 
@@ -322,8 +321,10 @@ edge_exchange_step(edge_conn *c)
 
 /* Serve the request at the start of c->in, or wait for more of it, or
  * hand the connection to civetweb. */
-static void
-edge_serve(edge_conn *c)
+/* One request: true when it was answered or is being answered (the loop
+ * may go on to the next), false while more of it is awaited. */
+static bool
+edge_serve_one(edge_conn *c)
 {
     size_t head = eh_head_end(c->in, c->in_len);
     if (head == 0) {
@@ -331,32 +332,32 @@ edge_serve(edge_conn *c)
             edge__tunnel(c); /* civetweb answers a head too large */
         else
             edge__want(c, EPOLLIN | EPOLLRDHUP);
-        return;
+        return false;
     }
     /* Parsing writes NULs into the head: a copy of it stays for civetweb
      * in case the edge does not take it. */
     char saved[EH_MAX_HEAD + 4];
     if (head > sizeof(saved)) {
         edge__tunnel(c);
-        return;
+        return false;
     }
     memcpy(saved, c->in, head);
     if (!eh_parse(c->in, head, &c->ri) || c->ri.content_length > EDGE_MAX_BODY
         || !eh_path_plain(c->ri.local_uri)) {
         memcpy(c->in, saved, head);
         edge__tunnel(c);
-        return;
+        return false;
     }
     size_t total = head + (size_t)c->ri.content_length;
     if (c->in_len < total) {
         /* The rest of the body: parse again when it is here. */
         memcpy(c->in, saved, head);
         edge__want(c, EPOLLIN | EPOLLRDHUP);
-        return;
+        return false;
     }
     if (c->call == NULL && (c->call = malloc(sizeof(*c->call))) == NULL) {
         edge__close(c);
-        return;
+        return false;
     }
     web_edge_req_begin(c->req, edge_g.srv, &c->ri, c->in + head, (size_t)c->ri.content_length);
     const web_route *route = web_edge_req_route(c->req);
@@ -365,7 +366,7 @@ edge_serve(edge_conn *c)
         web_edge_req_cancel(c->req);
         memcpy(c->in, saved, head);
         edge__tunnel(c);
-        return;
+        return false;
     }
     c->req_len = total;
     c->req_open = true;
@@ -373,7 +374,7 @@ edge_serve(edge_conn *c)
     if (!web_edge_req_prepare(c->req) || web_edge_req_handler(c->req) != proxy_handle
         || proxy_begin(c->req, c->call) != 0) {
         edge_respond(c);
-        return;
+        return true;
     }
     c->st = CS_PROXY;
     edge_upconn *uc = edge__pool_take(c->l, c->call->t);
@@ -391,10 +392,21 @@ edge_serve(edge_conn *c)
         edge_exchange_done(c, rc, NULL);
         if (c->up_active)
             edge_exchange_step(c);
-        return;
+        return true;
     }
     c->up_active = true;
     edge_exchange_step(c);
+    return true;
+}
+
+/* Serve the requests at the start of c->in, one after another, until one
+ * waits for more bytes or for its upstream, or the connection is left to
+ * civetweb or closed. */
+static void
+edge_serve(edge_conn *c)
+{
+    while (!c->dead && c->st == CS_READ && c->in_len > 0 && edge_serve_one(c))
+        ;
 }
 
 static void
@@ -428,8 +440,10 @@ edge_on_client(edge_conn *c, uint32_t events)
             edge__close(c);
             return;
         }
-        if (events & EPOLLOUT)
+        if (events & EPOLLOUT) {
             edge_flush(c);
+            edge_serve(c); /* what was pipelined behind it */
+        }
         return;
     case CS_TUNNEL:
         if (events & (EPOLLHUP | EPOLLERR)) {
@@ -447,8 +461,10 @@ edge_on_upstream(edge_loop *l, edge_upconn *uc)
     edge_conn *c = uc->ev.c;
     if (c == NULL)
         edge__on_idle(l, uc);
-    else if (c->up_active && c->st == CS_PROXY && c->uc == uc)
+    else if (c->up_active && c->st == CS_PROXY && c->uc == uc) {
         edge_exchange_step(c);
+        edge_serve(c); /* what was pipelined behind it */
+    }
 }
 
 /* Connections past their deadline: a request not sent in time, an idle
@@ -465,6 +481,7 @@ edge_sweep(edge_loop *l, int64_t now)
                 edge_exchange_done(c, rc, NULL);
                 if (c->up_active)
                     edge_exchange_step(c);
+                edge_serve(c);
             }
         } else if ((c->st != CS_TUNNEL || c->lingering) && now >= c->deadline_ns) {
             edge__close(c);

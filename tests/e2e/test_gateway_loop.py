@@ -10,6 +10,7 @@ import time
 import uuid
 
 import pytest
+import requests
 
 HEALTH = "/api/automation/health"
 
@@ -63,6 +64,28 @@ def test_pipelined_requests_are_answered_in_order(suite, admin):
             assert json.loads(body)["status"] in ("healthy", "degraded")
     finally:
         s.close()
+
+
+@pytest.mark.parametrize("path,status", [
+    (HEALTH, 200),  # proxied: each answer comes from the service
+    ("/api/automation/zz-no-rule", 403),  # answered at once by the gate
+])
+def test_a_thousand_pipelined_requests_in_one_write(suite, path, status):
+    """Requests the loop reads in one go are served one after another, each
+    answer in its place; answered at once, they are served by a loop, not a
+    recursion per request (which would run out of stack)."""
+    s = connect(suite)
+    try:
+        ids = [f"p{i}" for i in range(1000)]
+        s.sendall(b"".join(head("GET", path, {"X-Request-Id": i}) for i in ids))
+        rd = Reader(s)
+        for i in ids:
+            got, hdrs, _ = rd.next()
+            assert got == status and hdrs["x-request-id"] == i
+    finally:
+        s.close()
+    r = requests.get(suite.gateway.url + "/health", timeout=10)
+    assert r.status_code == 200
 
 
 def test_a_head_sent_byte_by_byte(suite, admin):
