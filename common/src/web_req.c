@@ -590,7 +590,13 @@ req_setup(web_req *r, struct mg_connection *conn, web_server *s, const struct mg
     r->body_done = upgrade;
     r->must_close = upgrade;
     web__request_id(web__header(r, "X-Request-Id"), r->request_id);
-    web__peer(s, ri->remote_addr, ri->remote_port, r->remote);
+    /* Only civetweb's connections can be a front's relays; an event loop's
+     * client from 127.0.0.1 may use the same port number towards another
+     * address. */
+    if (conn != NULL)
+        web__peer(s, ri->remote_addr, ri->remote_port, r->remote);
+    else
+        util_strlcpy(r->remote, ri->remote_addr, sizeof(r->remote));
     log_set_request_id(r->request_id);
 }
 

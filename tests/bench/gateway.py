@@ -17,9 +17,10 @@ and, for a route that needs a permission (view_operations), GET
 It prints req/s, p50 and p99 for each, the CPU time the proxy in the path
 (nginx's master and workers, or the gateway) spent per request (from
 /proc/<pid>/stat: unlike req/s, hardly changed by other load on the
-machine) and the CPU time svc-automation spent per request behind it, the gateway's and nginx's resident memory at the end, and checks issue 4's targets: gateway >= 0.9 x nginx's
-throughput, p99 <= 1.5 x nginx's, the JWT costs < 10 % of throughput, the
-gateway's VmRSS < 40 MB.
+machine) and the CPU time svc-automation spent per request behind it, the
+gateway's and nginx's resident memory at the end, and checks issue 4's
+targets: gateway >= 0.9 x nginx's throughput, p99 <= 1.5 x nginx's, the JWT
+costs < 10 % of throughput, the gateway's VmRSS < 40 MB.
 
 Fairness: every daemon runs HTTP_THREADS=BENCH_HTTP_THREADS (civetweb holds
 a thread per open connection, so fewer threads than connections would queue
@@ -32,7 +33,8 @@ with apt-get when missing and running as root; it runs as the current user
 with its own configuration, pid and logs in the temporary directory.
 
 Environment: BRAIN_BUILD (build/release), BENCH_SECONDS (10), BENCH_CONNECTIONS
-(64), BENCH_THREADS (wrk threads, 2), BENCH_HTTP_THREADS (80), BENCH_JSON
+(64), BENCH_THREADS (wrk threads, 2), BENCH_HTTP_THREADS (80),
+BENCH_EDGE_THREADS (the gateway's EDGE_THREADS, 0: one per core), BENCH_JSON
 (write the results there too).
 """
 

@@ -202,3 +202,28 @@ def test_http_1_0_without_keep_alive_is_closed_after_the_answer(suite, admin):
         assert rd.fp.read(1) == b""
     finally:
         s.close()
+
+
+def test_the_client_address_on_both_paths(suite, admin):
+    """From 127.0.0.5 (loopback, but not 127.0.0.1): a proxied request served
+    by the loop and one the loop relays to civetweb (the gateway's own
+    /api/auth/me) are both logged as from 127.0.0.5."""
+    gw = suite.gateway
+    since_gw = gw.mark()
+    tag = uuid.uuid4().hex[:12]
+    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    s.settimeout(10)
+    try:
+        s.bind(("127.0.0.5", 0))
+        s.connect(("127.0.0.1", gw.port))
+        rd = Reader(s)
+        s.sendall(head("GET", HEALTH, {"X-Request-Id": f"fast-{tag}", **admin}))
+        assert rd.next()[0] == 200
+        s.sendall(head("GET", "/api/auth/me", {"X-Request-Id": f"own-{tag}", **admin}))
+        assert rd.next()[0] == 200
+    finally:
+        s.close()
+    for rid in (f"fast-{tag}", f"own-{tag}"):
+        line = gw.find_log(lambda o, rid=rid: o.get("request_id") == rid and o.get("msg") == "request",
+                           timeout=10, since=since_gw, what=f"the access line of {rid}")
+        assert line["remote_addr"] == "127.0.0.5", line
