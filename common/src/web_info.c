@@ -173,14 +173,18 @@ web_add_header(web_req *r, const char *name, const char *value)
         log_error("invalid response header left out");
         return;
     }
-    size_t room = sizeof(r->added) - r->added_len;
-    int n = snprintf(r->added + r->added_len, room, "%s: %s\r\n", name, value);
-    if (n < 0 || (size_t)n >= room) {
+    size_t room = sizeof(r->added) - r->added_len, nl = strlen(name), vl = strlen(value);
+    if (nl + vl + 4 >= room) {
         r->added[r->added_len] = '\0';
         log_error("no room for response header %s: left out", name);
         return;
     }
-    r->added_len += (size_t)n;
+    char *p = r->added + r->added_len;
+    memcpy(p, name, nl);
+    memcpy(p + nl, ": ", 2);
+    memcpy(p + nl + 2, value, vl);
+    memcpy(p + nl + 2 + vl, "\r\n", 3); /* with the NUL */
+    r->added_len += nl + vl + 4;
 }
 
 void

@@ -171,16 +171,19 @@ gate_limit(web_req *r, const char *rate_key)
 
     if (gate.rl == NULL)
         return true;
-    if (rate_key != NULL && rate_key[0] != '\0')
+    if (rate_key != NULL && rate_key[0] != '\0') {
         util_strlcpy(key, rate_key, sizeof(key));
-    else
-        snprintf(key, sizeof(key), "ip:%s", gate_client_ip(r, ip, sizeof(ip)));
+    } else {
+        memcpy(key, "ip:", 3);
+        util_strlcpy(key + 3, gate_client_ip(r, ip, sizeof(ip)), sizeof(key) - 3);
+    }
     ratelimit_take(gate.rl, key, util_mono_ns(), &res);
-    snprintf(v, sizeof(v), "%ld", res.limit);
+    /* (three headers on every answer: formatted without printf) */
+    util_utoa(res.limit > 0 ? (unsigned long)res.limit : 0, v);
     web_add_header(r, "X-RateLimit-Limit", v);
-    snprintf(v, sizeof(v), "%ld", res.remaining);
+    util_utoa(res.remaining > 0 ? (unsigned long)res.remaining : 0, v);
     web_add_header(r, "X-RateLimit-Remaining", v);
-    snprintf(v, sizeof(v), "%ld", res.reset_s);
+    util_utoa(res.reset_s > 0 ? (unsigned long)res.reset_s : 0, v);
     web_add_header(r, "X-RateLimit-Reset", v);
     if (res.allowed)
         return true;

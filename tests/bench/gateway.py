@@ -34,8 +34,10 @@ with its own configuration, pid and logs in the temporary directory.
 
 Environment: BRAIN_BUILD (build/release), BENCH_SECONDS (10), BENCH_CONNECTIONS
 (64), BENCH_THREADS (wrk threads, 2), BENCH_HTTP_THREADS (80),
-BENCH_EDGE_THREADS (the gateway's EDGE_THREADS, 0: one per core), BENCH_JSON
-(write the results there too).
+BENCH_EDGE_THREADS (the gateway's EDGE_THREADS, 0: one per core), BENCH_ROUNDS
+(3: nginx, the gateway and the gateway with a JWT take turns this many times,
+and each one's median round by req/s is compared), BENCH_JSON (write the
+results there too).
 """
 
 import json
@@ -58,6 +60,8 @@ SECONDS = int(os.environ.get("BENCH_SECONDS", "10"))
 CONNS = int(os.environ.get("BENCH_CONNECTIONS", "64"))
 WRK_THREADS = int(os.environ.get("BENCH_THREADS", "2"))
 HTTP_THREADS = int(os.environ.get("BENCH_HTTP_THREADS", "80"))
+ROUNDS = int(os.environ.get("BENCH_ROUNDS", "3"))
+COMPARED = ("nginx", "gateway", "gateway + JWT")
 WARMUP_S = 2
 HEALTH = "/api/automation/health"
 STATS = "/api/automation/jobs/stats"
@@ -182,6 +186,14 @@ def login(gw):
     return r.json()["access_token"]
 
 
+def show(label, r):
+    cpu, up = r["proxy_cpu_us_per_req"], r["upstream_cpu_us_per_req"]
+    print(f"{label:<22} {r['rps']:>10.0f} {r['p50_ms']:>8.2f} {r['p99_ms']:>8.2f} "
+          f"{r['non_2xx']:>8} {r['socket_errors']:>8} "
+          f"{'-' if cpu is None else f'{cpu:.0f}':>17} "
+          f"{'-' if up is None else f'{up:.0f}':>14}", flush=True)
+
+
 def check_targets(res, gw_rss_kb):
     nginx, gw, jwt = res["nginx"], res["gateway"], res["gateway + JWT"]
     rows = [
@@ -236,7 +248,7 @@ def main():
               f"-d{SECONDS}s, HTTP_THREADS={HTTP_THREADS}, nginx worker_processes 2")
         print(f"\n{'target':<22} {'req/s':>10} {'p50 ms':>8} {'p99 ms':>8} {'non-2xx':>8} "
               f"{'sock err':>8} {'proxy CPU us/req':>17} {'upstream us/req':>14}")
-        for label, url, headers, proxy_pids in targets:
+        def measure(label, url, headers, proxy_pids, shown):
             wrk(url, headers, WARMUP_S)
             pids = proxy_pids() if proxy_pids else []
             cpu0, up0 = cpu_seconds(pids), cpu_seconds([svc.pid])
@@ -245,14 +257,27 @@ def main():
                                          if pids and r["requests"] else None)
             r["upstream_cpu_us_per_req"] = ((cpu_seconds([svc.pid]) - up0) * 1e6 / r["requests"]
                                             if r["requests"] else None)
-            results["runs"][label] = r
-            cpu, up = r["proxy_cpu_us_per_req"], r["upstream_cpu_us_per_req"]
-            print(f"{label:<22} {r['rps']:>10.0f} {r['p50_ms']:>8.2f} {r['p99_ms']:>8.2f} "
-                  f"{r['non_2xx']:>8} {r['socket_errors']:>8} "
-                  f"{'-' if cpu is None else f'{cpu:.0f}':>17} "
-                  f"{'-' if up is None else f'{up:.0f}':>14}")
+            show(shown, r)
             if r["non_2xx"]:
                 raise RuntimeError(f"{label}: {r['non_2xx']} answers were not 2xx")
+            return r
+
+        # nginx and the gateway take turns, ROUNDS times: the machine's speed
+        # drifts between runs, and each target's median round is compared.
+        by_label = {t[0]: t for t in targets}
+        results["runs"]["direct"] = measure(*by_label["direct"], "direct")
+        rounds = {label: [] for label in COMPARED}
+        for i in range(ROUNDS):
+            for label in COMPARED:
+                rounds[label].append(measure(*by_label[label], f"{label} #{i + 1}"))
+        for label in ("stats direct", "stats gateway + JWT"):
+            results["runs"][label] = measure(*by_label[label], label)
+        print(f"\nthe median round of {ROUNDS} (by req/s)")
+        for label in COMPARED:
+            r = sorted(rounds[label], key=lambda x: x["rps"])[len(rounds[label]) // 2]
+            results["runs"][label] = r
+            results.setdefault("rounds", {})[label] = [x["rps"] for x in rounds[label]]
+            show(label, r)
         for d in suite.daemons.values():
             if not d.alive:
                 raise RuntimeError(f"{d.label} is gone:\n{d.tail()}")
