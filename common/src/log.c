@@ -256,9 +256,10 @@ key_is_secret(const char *key)
     if (m->key == key && strcmp(m->text, key) == 0)
         return m->secret;
     bool secret = key_is_secret_uncached(key);
-    if (strlen(key) < sizeof(m->text)) {
+    size_t len = strlen(key);
+    if (len < sizeof(m->text)) {
         m->key = key;
-        strcpy(m->text, key);
+        memcpy(m->text, key, len + 1);
         m->secret = secret;
     }
     return secret;

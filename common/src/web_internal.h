@@ -95,6 +95,15 @@ const char *web__header(const web_req *r, const char *name);
 /* Set up r for the request on conn (the request id is set on the thread's
  * log lines). web__req_end releases what the request holds. */
 void web__req_init(web_req *r, struct mg_connection *conn, web_server *s, bool upgrade);
+/* The same for a request of ri on conn, or, conn NULL, of an event loop
+ * (web_edge.c): its output buffer is kept. */
+void web__req_setup(web_req *r, struct mg_connection *conn, web_server *s,
+                    const struct mg_request_info *ri, bool upgrade);
+/* Everything before the handler: the front checks, route, guard, body.
+ * true when the handler should run (false: a reply was sent). */
+bool web__prepare(web_req *r);
+/* Whether the connection carries another request after this answer. */
+bool web__keep_alive(const web_req *r, int status);
 void web__req_end(web_req *r);
 
 /* What every request meets before route lookup: framing, the path's length,

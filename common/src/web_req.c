@@ -16,7 +16,6 @@
 
 #include "log.h"
 #include "util.h"
-#include "web_edge.h"
 #include "web_internal.h"
 
 #define WEB_MSG_PATH_MAX 200         /* bytes of a path quoted in an error message */
@@ -279,8 +278,8 @@ read_body(web_req *r, bool keep)
 
 /* What civetweb will do with the connection after this request (its
  * should_keep_alive), so that the Connection header tells the truth. */
-static bool
-keep_alive(const web_req *r, int status)
+bool
+web__keep_alive(const web_req *r, int status)
 {
     const char *c = web__header(r, "Connection");
 
@@ -318,7 +317,7 @@ send_reply(web_req *r, int status, const char *ctype, const char *body, size_t l
                   .ctype = ctype,
                   .request_id = r->request_id,
                   .no_store = no_store,
-                  .keep_alive = keep_alive(r, status),
+                  .keep_alive = web__keep_alive(r, status),
                   .head = r->head,
                   .extra = extra,
                   .added = r->added,
@@ -495,8 +494,8 @@ web__req_front(web_req *r)
 
 /* Everything before the handler: the front checks, route, guard, body.
  * Returns true when the handler should run (false: a reply was sent). */
-static bool
-prepare(web_req *r)
+bool
+web__prepare(web_req *r)
 {
     web_server *s = r->srv;
     char m[40], p[WEB_MSG_PATH_MAX + 1];
@@ -563,9 +562,9 @@ prepare(web_req *r)
     return true;
 }
 
-static void
-req_setup(web_req *r, struct mg_connection *conn, web_server *s, const struct mg_request_info *ri,
-          bool upgrade)
+void
+web__req_setup(web_req *r, struct mg_connection *conn, web_server *s,
+               const struct mg_request_info *ri, bool upgrade)
 {
     /* Not the whole struct: the added-headers buffer is only read up to
      * added_len. An event loop's output buffer is kept for the next
@@ -603,7 +602,7 @@ req_setup(web_req *r, struct mg_connection *conn, web_server *s, const struct mg
 void
 web__req_init(web_req *r, struct mg_connection *conn, web_server *s, bool upgrade)
 {
-    req_setup(r, conn, s, mg_get_request_info(conn), upgrade);
+    web__req_setup(r, conn, s, mg_get_request_info(conn), upgrade);
 }
 
 void
@@ -628,7 +627,7 @@ web__handle_request(struct mg_connection *conn, void *cbdata)
 
     __atomic_add_fetch(&s->inflight, 1, __ATOMIC_ACQ_REL);
     web__req_init(&r, conn, s, false);
-    if (prepare(&r)) {
+    if (web__prepare(&r)) {
         int rc = r.route->handler(&r);
         if (!r.replied) {
             log_error("handler for %s %s returned %d without replying", r.method, r.route->pattern,
@@ -643,86 +642,4 @@ web__handle_request(struct mg_connection *conn, void *cbdata)
     web__req_end(&r);
     __atomic_sub_fetch(&s->inflight, 1, __ATOMIC_ACQ_REL);
     return status;
-}
-
-/* ---- requests of an in-process event loop (web_edge.h) ---- */
-
-web_req *
-web_edge_req_new(void)
-{
-    return calloc(1, sizeof(web_req));
-}
-
-void
-web_edge_req_free(web_req *r)
-{
-    if (r == NULL)
-        return;
-    free(r->out);
-    free(r);
-}
-
-const web_route *
-web_edge_req_route(web_req *r)
-{
-    r->routed = route_find(r->srv->routes, r->method, r->path, &r->match) == ROUTE_FOUND;
-    return r->routed ? r->match.data : NULL;
-}
-
-void
-web_edge_req_cancel(web_req *r)
-{
-    web__req_end(r);
-    __atomic_sub_fetch(&r->srv->inflight, 1, __ATOMIC_ACQ_REL);
-}
-
-void
-web_edge_req_begin(web_req *r, web_server *s, const struct mg_request_info *ri, char *body,
-                   size_t body_len)
-{
-    __atomic_add_fetch(&s->inflight, 1, __ATOMIC_ACQ_REL);
-    req_setup(r, NULL, s, ri, false);
-    r->body = body_len > 0 ? body : NULL;
-    r->body_len = body_len;
-    r->body_borrowed = true;
-    /* The loop read the whole body before it began the request. */
-    r->body_done = true;
-}
-
-bool
-web_edge_req_prepare(web_req *r)
-{
-    return prepare(r);
-}
-
-web_handler
-web_edge_req_handler(const web_req *r)
-{
-    return r->route != NULL ? r->route->handler : NULL;
-}
-
-const char *
-web_edge_req_output(const web_req *r, size_t *len, bool *keep)
-{
-    *len = r->out_len;
-    *keep = !r->out_failed && keep_alive(r, r->status);
-    return r->out_failed ? NULL : r->out;
-}
-
-void
-web_edge_req_end(web_req *r)
-{
-    web_server *s = r->srv;
-    if (!r->replied) {
-        log_error("%s %s ended without a reply", r->method,
-                  r->route != NULL ? r->route->pattern : "unmatched");
-        web_reply_error(r, 500, "internal_error", "internal error");
-    }
-    web__account(s, r->route != NULL && (r->route->flags & WEB_QUIET) != 0, r->method,
-                 r->route != NULL ? r->route->pattern : "unmatched", r->path, r->status,
-                 r->start_ns, r->bytes_out, r->remote);
-    web__req_end(r);
-    r->out_len = 0;
-    r->out_failed = false;
-    __atomic_sub_fetch(&s->inflight, 1, __ATOMIC_ACQ_REL);
 }
