@@ -2,11 +2,12 @@
  * pipeline as web_req.c's for civetweb's requests, with the request head
  * parsed by the loop, the body in its buffer and the answer collected in the
  * request's output buffer. */
+#include "web_edge.h"
+
 #include <stdlib.h>
 
 #include "log.h"
 #include "route.h"
-#include "web_edge.h"
 #include "web_internal.h"
 
 web_req *
