@@ -25,7 +25,8 @@
 #include "json.h"
 #include "metrics.h"
 
-#define WEB_MAX_BODY (1024 * 1024) /* bytes: larger request bodies get 413 */
+#define WEB_MAX_BODY     (1024 * 1024) /* bytes: larger request bodies get 413 */
+#define WEB_DRAIN_FACTOR 4 /* a body up to this many times the limit is read before the 413 */
 
 typedef struct web_server web_server;
 typedef struct web_req web_req;

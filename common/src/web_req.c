@@ -218,10 +218,32 @@ expects_continue(const web_req *r)
     return e != NULL && strcasecmp(e, "100-continue") == 0;
 }
 
+/* Read and throw away what is left of a body too large to take, up to
+ * WEB_DRAIN_FACTOR times the limit in all. civetweb closes a connection
+ * without reading what the client still sends, and Linux answers unread
+ * data on close with a reset, which can reach the client before it has read
+ * the 413 and make it report a send error instead. nginx's lingering close
+ * does the same for the same reason. A body larger still is not waited for. */
+static void
+drain_body(web_req *r, size_t already)
+{
+    size_t budget = r->srv->max_body * WEB_DRAIN_FACTOR;
+    char scratch[4096];
+
+    while (already < budget) {
+        size_t room = budget - already < sizeof(scratch) ? budget - already : sizeof(scratch);
+        int n = mg_read(r->conn, scratch, room);
+        if (n <= 0)
+            return;
+        already += (size_t)n;
+    }
+}
+
 /* Read the request body, keeping it in r->body when keep. Returns 0, 413 when
- * it is larger than max_body (unread when Content-Length says so), 500 when
- * out of memory, or 400 when the connection failed. Anything but 0 leaves the
- * body partly unread, so the connection is then closed after the reply. */
+ * it is larger than max_body (drained when not much larger, see drain_body),
+ * 500 when out of memory, or 400 when the connection failed. Anything but 0
+ * may leave the body partly unread, so the connection is then closed after
+ * the reply. */
 static int
 read_body(web_req *r, bool keep)
 {
@@ -232,6 +254,9 @@ read_body(web_req *r, bool keep)
     r->body_done = true;
     if (cl > (long long)max) {
         r->must_close = true;
+        /* a client waiting for 100 Continue sends nothing more: no drain */
+        if (!expects_continue(r) && cl <= (long long)(max * WEB_DRAIN_FACTOR))
+            drain_body(r, 0);
         return 413;
     }
     if (!has_body(r))
@@ -271,6 +296,7 @@ read_body(web_req *r, bool keep)
             r->body_len += (size_t)n;
         if (total > max) {
             r->must_close = true;
+            drain_body(r, total);
             return 413;
         }
     }

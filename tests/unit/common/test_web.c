@@ -264,6 +264,31 @@ test_body_too_large(void **state)
     free(body);
 }
 
+/* A client that sends a too-large body without waiting (no Expect) still
+ * reads the 413: the server takes in up to WEB_DRAIN_FACTOR times the limit
+ * before it answers and closes, so no reset overtakes the answer. */
+static void
+test_body_too_large_drained(void **state)
+{
+    tl_server *f = *state;
+    size_t len = 3u * WEB_MAX_BODY;
+    char head[256], out[4096];
+    long n;
+
+    snprintf(head, sizeof(head), "POST /plain HTTP/1.1\r\nHost: t\r\nContent-Length: %zu\r\n\r\n",
+             len);
+    n = tl_raw_exchange(f->port, head, len, NULL, out, sizeof(out));
+    assert_true(n > 0);
+    assert_non_null(strstr(out, "HTTP/1.1 413 "));
+    assert_non_null(strstr(out, "payload_too_large"));
+    /* chunked: one chunk of the same size, then the last chunk */
+    snprintf(head, sizeof(head),
+             "PUT /raw HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n%zx\r\n", len);
+    n = tl_raw_exchange(f->port, head, len, "\r\n0\r\n\r\n", out, sizeof(out));
+    assert_true(n > 0);
+    assert_non_null(strstr(out, "HTTP/1.1 413 "));
+}
+
 static void
 test_json_bodies(void **state)
 {
@@ -605,6 +630,7 @@ main(void)
         cmocka_unit_test(test_params_reach_handler),
         cmocka_unit_test(test_not_found_and_method_not_allowed),
         cmocka_unit_test(test_body_too_large),
+        cmocka_unit_test(test_body_too_large_drained),
         cmocka_unit_test(test_json_bodies),
         cmocka_unit_test(test_request_id),
         cmocka_unit_test(test_no_reply_gives_500_and_second_reply_ignored),

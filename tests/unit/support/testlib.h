@@ -88,6 +88,15 @@ CURLcode tl_http_on(CURL *h, int port, const char *method, const char *path,
                     const char *const *hdrs, const char *body, size_t blen, size_t chunked,
                     tl_resp *out);
 
+/* Over a plain socket: send head, then body_len spaces in one blocking stream
+ * (no waiting for an answer in between, as a client that ignores Expect
+ * does) and tail (or NULL), then read the answer until the server closes.
+ * Returns the bytes
+ * read into out (NUL-terminated, cut at cap - 1), or -errno when a send or
+ * receive failed, the way a client reports a reset. */
+long tl_raw_exchange(int port, const char *head, size_t body_len, const char *tail, char *out,
+                     size_t cap);
+
 /* One request on a fresh connection with a string body (or NULL); asserts the
  * transfer worked and returns the status. */
 long tl_http(int port, const char *method, const char *path, const char *const *hdrs,

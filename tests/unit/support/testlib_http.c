@@ -1,5 +1,9 @@
 /* testlib: a libcurl HTTP client and a web server on a free port, for tests of
  * web.c and of the daemons' handlers. */
+#include <netinet/in.h>
+#include <sys/socket.h>
+
+#include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -8,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -15,6 +20,45 @@
 #include "util.h"
 
 /* ---- client ---- */
+
+long
+tl_raw_exchange(int port, const char *head, size_t body_len, const char *tail, char *out,
+                size_t cap)
+{
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+    char chunk[16384];
+    size_t got = 0;
+    long rc = 0;
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+
+    assert_true(fd >= 0 && cap > 0);
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    assert_int_equal(connect(fd, (struct sockaddr *)&a, sizeof(a)), 0);
+    memset(chunk, ' ', sizeof(chunk));
+    if (send(fd, head, strlen(head), MSG_NOSIGNAL) != (ssize_t)strlen(head))
+        rc = -errno;
+    for (size_t sent = 0; rc == 0 && sent < body_len;) {
+        size_t n = body_len - sent < sizeof(chunk) ? body_len - sent : sizeof(chunk);
+        ssize_t w = send(fd, chunk, n, MSG_NOSIGNAL);
+        if (w < 0)
+            rc = -errno;
+        else
+            sent += (size_t)w;
+    }
+    if (rc == 0 && tail != NULL
+        && send(fd, tail, strlen(tail), MSG_NOSIGNAL) != (ssize_t)strlen(tail))
+        rc = -errno;
+    while (rc == 0) {
+        ssize_t n = recv(fd, out + got, cap - 1 - got, 0);
+        if (n < 0)
+            rc = -errno;
+        else if (n == 0 || (got += (size_t)n) == cap - 1)
+            break;
+    }
+    out[got] = '\0';
+    close(fd);
+    return rc < 0 ? rc : (long)got;
+}
 
 static size_t
 on_body(char *p, size_t sz, size_t n, void *ud)
