@@ -36,6 +36,7 @@ struct upc_target {
     pthread_mutex_t mu;          /* guards idle and nidle */
     upc_idle idle[UPC_MAX_IDLE]; /* a stack: oldest at 0, most recent on top */
     size_t nidle;
+    upc_dns *dns; /* its addresses, for the event loops */
 };
 
 static const char *const upc_errors[] = {
@@ -97,6 +98,10 @@ upc_target_new(const char *base_url, upc_target **out)
         return UPC_ERR_ARG;
     }
     t->host_line_len = (size_t)n;
+    if ((t->dns = upc__dns_new(t->url.host, t->url.port)) == NULL) {
+        free(t);
+        return UPC_ERR_NOMEM;
+    }
     pthread_mutexattr_t attr;
     pthread_mutexattr_init(&attr);
     /* Held for a few instructions: spin a little before sleeping. */
@@ -114,6 +119,7 @@ upc_target_free(upc_target *t)
         return;
     for (size_t i = 0; i < t->nidle; i++)
         close(t->idle[i].fd);
+    upc__dns_free(t->dns);
     pthread_mutex_destroy(&t->mu);
     free(t);
 }
@@ -200,7 +206,14 @@ upc__resolve(const upc_target *t, struct addrinfo **res, upc_info *info)
                  gai_strerror(gai));
         return UPC_ERR_CONNECT;
     }
+    upc__dns_found(t->dns, *res);
     return UPC_OK;
+}
+
+int
+upc__target_addrs(const upc_target *t, upc_addrs *out, int64_t until_ns, upc_info *info)
+{
+    return upc__dns_addrs(t->dns, out, until_ns, info);
 }
 
 /* A new connection to one of the host's addresses within the connect

@@ -34,6 +34,8 @@
 #ifndef GATEWAY_UPCLIENT_H
 #define GATEWAY_UPCLIENT_H
 
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <sys/uio.h>
 
 #include <stdbool.h>
@@ -152,6 +154,18 @@ int upc_send(upc_target *t, const upc_request *rq, upc_response **out, upc_info 
 #define UPC_WANT_WRITE 2u
 #define UPC_ASYNC_IOV  8
 
+/* An upstream's addresses (upclient_addrs.c): what its name resolved to. */
+#define UPC_MAX_ADDRS 4
+typedef union upc_sa {
+    struct sockaddr sa;
+    struct sockaddr_in in;
+    struct sockaddr_in6 in6;
+} upc_sa;
+typedef struct upc_addrs {
+    int n;
+    upc_sa a[UPC_MAX_ADDRS];
+} upc_addrs;
+
 typedef struct upc_async {
     upc_target *t;
     upc_request rq;
@@ -162,8 +176,9 @@ typedef struct upc_async {
     int phase;
     int64_t deadline_ns;         /* of the whole exchange */
     int64_t connect_deadline_ns; /* of the connection being made */
-    struct addrinfo *addrs, *next_addr;
-    struct iovec *iov; /* into iovs: what is left to send */
+    upc_addrs addrs;             /* n is 0 until the first connection is opened */
+    int next_addr;               /* the next of addrs to try */
+    struct iovec *iov;           /* into iovs: what is left to send */
     size_t iovcnt;
     struct iovec iovs[UPC_ASYNC_IOV];
     char line[40], tail[48];

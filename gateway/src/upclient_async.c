@@ -35,9 +35,7 @@ upc_async_end(upc_async *a, int rc)
     free(a->mem);
     a->mem = NULL;
     a->len = a->cap = 0;
-    if (a->addrs != NULL)
-        freeaddrinfo(a->addrs);
-    a->addrs = a->next_addr = NULL;
+    a->addrs.n = a->next_addr = 0;
     a->phase = UPC_PH_IDLE;
     a->want = 0;
     return rc;
@@ -58,16 +56,15 @@ static int
 upc_async_connect_next(upc_async *a)
 {
     int one = 1, err = 0;
-    while (a->next_addr != NULL) {
-        const struct addrinfo *ai = a->next_addr;
-        a->next_addr = ai->ai_next;
-        int fd = socket(ai->ai_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+    while (a->next_addr < a->addrs.n) {
+        const upc_sa *sa = &a->addrs.a[a->next_addr++];
+        int fd = socket(sa->sa.sa_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
         if (fd < 0) {
             err = errno;
             continue;
         }
         (void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-        int rc = connect(fd, ai->ai_addr, ai->ai_addrlen);
+        int rc = connect(fd, &sa->sa, upc__sa_len(sa));
         if (rc == 0 || errno == EINPROGRESS) {
             a->fd = fd;
             a->fd_gen++;
@@ -86,12 +83,14 @@ upc_async_connect_next(upc_async *a)
 static int
 upc_async_connect(upc_async *a)
 {
-    if (a->addrs == NULL && upc__resolve(a->t, &a->addrs, &a->info) != UPC_OK)
-        return UPC_ERR_CONNECT;
-    a->next_addr = a->addrs;
-    a->info.reused = false;
     int64_t until = util_mono_ns() + (int64_t)a->rq.connect_timeout_ms * 1000000;
     a->connect_deadline_ns = until < a->deadline_ns ? until : a->deadline_ns;
+    /* No DNS lookup waited for here (upclient_addrs.c) */
+    if (a->addrs.n == 0
+        && upc__target_addrs(a->t, &a->addrs, a->connect_deadline_ns, &a->info) != UPC_OK)
+        return UPC_ERR_CONNECT;
+    a->next_addr = 0;
+    a->info.reused = false;
     return upc_async_connect_next(a);
 }
 

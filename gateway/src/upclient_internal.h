@@ -47,10 +47,31 @@ void upc__pool_put(upc_target *t, int fd);
 bool upc__idle_usable(int fd);
 void upc__detail(upc_info *info, const char *what, const upc_target *t, int err);
 bool upc__target_ok(const char *s);
+/* ---- addresses (upclient_addrs.c) ---- */
+
+socklen_t upc__sa_len(const upc_sa *sa);
+
+typedef struct upc_dns upc_dns;
+/* For host and port (copied); NULL when out of memory. A numeric host is
+ * parsed here, a name is looked up when first asked for. */
+upc_dns *upc__dns_new(const char *host, const char *port);
+void upc__dns_free(upc_dns *d); /* NULL ok; waits for a lookup under way */
+/* What a blocking lookup (upc__resolve) found, remembered. */
+void upc__dns_found(upc_dns *d, const struct addrinfo *res);
+/* The addresses, for a caller that must not wait on DNS (an event loop):
+ * the ones known, looked up again in the background when they are old.
+ * Only when none was ever found does it wait for the lookup under way,
+ * until until_ns at most. UPC_OK with *out, or UPC_ERR_CONNECT with a
+ * detail. */
+int upc__dns_addrs(upc_dns *d, upc_addrs *out, int64_t until_ns, upc_info *info);
+
 /* The method, target and body of rq can be sent; else false with a detail. */
 bool upc__request_ok(const upc_request *rq, upc_info *info);
-/* The target's addresses (getaddrinfo), or UPC_ERR_CONNECT with a detail. */
+/* The target's addresses (getaddrinfo, which may wait; remembered for
+ * upc__target_addrs), or UPC_ERR_CONNECT with a detail. */
 int upc__resolve(const upc_target *t, struct addrinfo **res, upc_info *info);
+/* upc__dns_addrs for the target. */
+int upc__target_addrs(const upc_target *t, upc_addrs *out, int64_t until_ns, upc_info *info);
 /* The request as iovecs (at most 8); line and tail are the caller's
  * buffers (UPC_MAX_METHOD + 2 and 48 bytes). */
 size_t upc__iov(const upc_target *t, const upc_request *rq, struct iovec *iov, char *line,
