@@ -216,6 +216,12 @@ void web_set_ctx(web_req *r, void *ctx, void (*release)(void *ctx));
 void *web_ctx(const web_req *r);
 /* True for a WebSocket upgrade request (only the before hook sees those). */
 bool web_is_upgrade(const web_req *r);
+/* For the before hook: this request cannot be decided without waiting (the
+ * gateway's credential lookups), so an event loop's request (web_edge.h)
+ * goes, as it stands, to civetweb's threads, which may wait: no reply, no
+ * access line. Returns 1, for the hook to return. On a civetweb request it
+ * is a mistake, answered 500. */
+int web_defer(web_req *r);
 /* Whether s is free of raw control characters and of the escapes %00, %0a
  * and %0d (any case): what every request URI must be (web.c checks the path
  * and the query string before routing and answers 400 otherwise). */

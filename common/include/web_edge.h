@@ -32,8 +32,13 @@ const web_route *web_edge_req_route(web_req *r);
  * if it had not begun; nothing is logged or counted. */
 void web_edge_req_cancel(web_req *r);
 /* Everything before the handler (web.h's pipeline). true: the matched
- * route's handler should run (web_edge_req_handler); false: answered. */
+ * route's handler should run (web_edge_req_handler); false: answered, or
+ * deferred (web_edge_req_deferred). */
 bool web_edge_req_prepare(web_req *r);
+/* After web_edge_req_prepare said false: the before hook deferred the
+ * request (web_defer). The loop cancels it and hands the connection to
+ * civetweb, the request's bytes untouched. */
+bool web_edge_req_deferred(const web_req *r);
 web_handler web_edge_req_handler(const web_req *r);
 /* The answer so far (status line, headers, body), and whether the
  * connection may carry another request. NULL when it could not be made. */

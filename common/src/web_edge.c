@@ -58,6 +58,12 @@ web_edge_req_prepare(web_req *r)
     return web__prepare(r);
 }
 
+bool
+web_edge_req_deferred(const web_req *r)
+{
+    return r->deferred && !r->replied;
+}
+
 web_handler
 web_edge_req_handler(const web_req *r)
 {

@@ -207,3 +207,10 @@ web_is_upgrade(const web_req *r)
 {
     return r->upgrade;
 }
+
+int
+web_defer(web_req *r)
+{
+    r->deferred = true;
+    return 1;
+}

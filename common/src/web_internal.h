@@ -84,6 +84,7 @@ struct web_req {
     bool out_failed;           /* the reply did not fit in memory */
     bool body_borrowed;        /* body belongs to the loop */
     bool routed;               /* match holds the route already (web_edge_req_route) */
+    bool deferred;             /* the before hook deferred it (web_defer) */
     char remote[WEB_ADDR_MAX]; /* the client's address (web__peer) */
     size_t added_len;
     char added[WEB_ADDED_MAX]; /* web_add_header's "Name: value\r\n" lines */

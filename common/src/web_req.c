@@ -509,6 +509,8 @@ web__req_front(web_req *r)
         return false;
     }
     if (r->srv->before != NULL && r->srv->before(r) != 0) {
+        if (r->deferred && r->conn == NULL && !r->replied)
+            return false; /* the loop hands it to civetweb */
         if (!r->replied) {
             log_error("the before hook stopped %s without replying", r->method);
             web_reply_error(r, 500, "internal_error", "internal error");

@@ -226,31 +226,75 @@ set_identity(auth_identity *id, auth_kind kind, const char *who, auth_role role)
              who);
 }
 
+bool
+auth_load_key(const char *hash, auth_cache_val *v)
+{
+    uint64_t gen = auth_cache_gen(g.keys);
+    auth_key_row row;
+    auth_store_status st = auth_store_key_lookup(g.store, hash, &row);
+    if (st != AS_OK && st != AS_NOT_FOUND)
+        return false;
+    memset(v, 0, sizeof(*v));
+    if (st == AS_NOT_FOUND) {
+        v->reason = "unknown_key";
+    } else {
+        util_strlcpy(v->id, row.id, sizeof(v->id));
+        v->role = row.role;
+        v->expires_at = row.expires_at;
+        v->reason = row.revoked ? "revoked_key" : row.expired ? "expired_key" : NULL;
+    }
+    auth_cache_put(g.keys, hash, v, gen);
+    return true;
+}
+
+bool
+auth_load_user(const char *id, auth_cache_val *v)
+{
+    uint64_t gen = auth_cache_gen(g.users);
+    bool disabled = false;
+    auth_role role = ROLE_NONE;
+    auth_store_status st = auth_store_user_status(g.store, id, &role, &disabled);
+    if (st != AS_OK && st != AS_NOT_FOUND)
+        return false;
+    memset(v, 0, sizeof(*v));
+    util_strlcpy(v->id, id, sizeof(v->id));
+    v->role = role;
+    v->reason = st == AS_NOT_FOUND || disabled ? "disabled_user" : NULL;
+    auth_cache_put(g.users, id, v, gen);
+    return true;
+}
+
+/* The cached entry of key in c, or on a thread that may wait a fresh one
+ * from the database: 1 with *v, 0 when the database cannot be asked, -1 on a
+ * no-wait thread that would have to ask it. */
+static int
+cached(auth_cache *c, bool user, const char *key, auth_cache_val *v)
+{
+    bool stale = false, nowait = auth_nowait_here();
+    if (auth_cache_find(c, key, v, &stale) && (!stale || nowait)) {
+        if (stale)
+            auth_nowait_refresh(user, key);
+        return 1;
+    }
+    if (nowait)
+        return -1;
+    return (user ? auth_load_user(key, v) : auth_load_key(key, v)) ? 1 : 0;
+}
+
 static auth_result
 identify_key(const char *key, auth_identity *id, const char **reason)
 {
     char hash[SECRET_SHA256_HEX + 1];
     auth_cache_val v = {0};
-    auth_key_row row;
 
     if (strlen(key) != AUTH_KEY_LEN || strspn(key + 4, B64URL_ALPHABET) != AUTH_KEY_LEN - 4)
         return reject(reason, "malformed");
     secret_sha256_hex(key, AUTH_KEY_LEN, hash);
-    if (!auth_cache_get(g.keys, hash, &v)) {
-        uint64_t gen = auth_cache_gen(g.keys);
-        auth_store_status st = auth_store_key_lookup(g.store, hash, &row);
-        if (st == AS_NOT_FOUND) {
-            v.reason = "unknown_key";
-        } else if (st == AS_OK) {
-            util_strlcpy(v.id, row.id, sizeof(v.id));
-            v.role = row.role;
-            v.expires_at = row.expires_at;
-            v.reason = row.revoked ? "revoked_key" : row.expired ? "expired_key" : NULL;
-        } else {
-            return AUTH_UNAVAILABLE;
-        }
-        auth_cache_put(g.keys, hash, &v, gen);
-    }
+    int got = cached(g.keys, false, hash, &v);
+    if (got < 0)
+        return AUTH_WOULD_WAIT;
+    if (got == 0)
+        return AUTH_UNAVAILABLE;
     if (v.reason)
         return reject(reason, v.reason);
     if (v.expires_at != 0 && (int64_t)time(NULL) >= v.expires_at)
@@ -369,17 +413,12 @@ identify_jwt(const char *token, auth_identity *id, const char **reason)
      * stop working within the cache's lifetime, and a role change applies
      * without a new token. With the database away, the signed token is
      * trusted as it is, as any JWT would be. */
-    if (!auth_cache_get(g.users, sub, &v)) {
-        uint64_t gen = auth_cache_gen(g.users);
-        bool disabled = false;
-        auth_store_status as = auth_store_user_status(g.store, sub, &v.role, &disabled);
-        if (as == AS_OK || as == AS_NOT_FOUND) {
-            util_strlcpy(v.id, sub, sizeof(v.id));
-            v.reason = as == AS_NOT_FOUND || disabled ? "disabled_user" : NULL;
-            auth_cache_put(g.users, sub, &v, gen);
-        } else {
-            v.role = role;
-        }
+    int got = cached(g.users, true, sub, &v);
+    if (got < 0)
+        return AUTH_WOULD_WAIT;
+    if (got == 0) {
+        memset(&v, 0, sizeof(v));
+        v.role = role;
     }
     if (v.reason)
         return reject(reason, v.reason);

@@ -27,6 +27,7 @@ typedef enum {
     AUTH_OK,            /* *id filled */
     AUTH_REJECTED,      /* a credential that is not valid: 401; *reason says why */
     AUTH_UNAVAILABLE,   /* cannot check now (database down for an API key): 503 */
+    AUTH_WOULD_WAIT,    /* on a no-wait thread: only the database can tell (see below) */
 } auth_result;
 
 /* "admin", "manager", "staff", "viewer"; ROLE_NONE gives NULL. */
@@ -54,6 +55,20 @@ void auth_cleanup(void);
  * "not_yet_valid", "unknown_key", "revoked_key", "expired_key",
  * "disabled_user". Never logs the credential. Thread-safe. */
 auth_result auth_identify(web_req *r, bool query_token, auth_identity *id, const char **reason);
+
+/* The gateway's event loops must never wait on the database. A thread that
+ * called auth_nowait_thread() gets AUTH_WOULD_WAIT from auth_identify for a
+ * key or user not in the cache (the loop hands that request to civetweb's
+ * threads, which may wait), and uses an entry past its lifetime (by less
+ * than one more) while a thread of auth's own loads it again. The entry of
+ * a key revoked or a user changed on this replica is dropped at once as
+ * before; what another replica changed shows within the cache's lifetime
+ * when the database answers, within twice that when it does not.
+ * auth_nowait_start (before the loops; 0 or -1, logged) starts that thread,
+ * auth_nowait_stop (after them; idempotent) stops it. */
+int auth_nowait_start(void);
+void auth_nowait_stop(void);
+void auth_nowait_thread(void);
 
 /* The gateway's own routes under /api/auth (login, refresh, logout, me,
  * api-keys, users). Handlers read the caller's identity with gate_identity(). */

@@ -67,7 +67,7 @@ slot_of(const auth_cache *c, const char *key)
 }
 
 bool
-auth_cache_get(auth_cache *c, const char *key, auth_cache_val *out)
+auth_cache_find(auth_cache *c, const char *key, auth_cache_val *out, bool *stale)
 {
     size_t i = slot_of(c, key);
     pthread_mutex_t *m = &c->locks[i % AUTH_CACHE_STRIPES];
@@ -75,8 +75,10 @@ auth_cache_get(auth_cache *c, const char *key, auth_cache_val *out)
     pthread_mutex_lock(m);
     slot *s = &c->slots[i];
     if (s->until_ns != 0 && strcmp(s->key, key) == 0) {
-        if (util_mono_ns() < s->until_ns) {
+        int64_t now = util_mono_ns();
+        if (now < s->until_ns + c->ttl_ns) {
             *out = s->val;
+            *stale = now >= s->until_ns;
             hit = true;
         } else {
             s->until_ns = 0;
@@ -84,6 +86,13 @@ auth_cache_get(auth_cache *c, const char *key, auth_cache_val *out)
     }
     pthread_mutex_unlock(m);
     return hit;
+}
+
+bool
+auth_cache_get(auth_cache *c, const char *key, auth_cache_val *out)
+{
+    bool stale = false;
+    return auth_cache_find(c, key, out, &stale) && !stale;
 }
 
 uint64_t

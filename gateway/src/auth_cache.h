@@ -34,6 +34,10 @@ void auth_cache_free(auth_cache *c); /* NULL ok */
 
 /* The live entry of key, copied into *out. */
 bool auth_cache_get(auth_cache *c, const char *key, auth_cache_val *out);
+/* The entry of key when it is live or past its lifetime by less than one
+ * more lifetime (*stale then true): for a caller that must not wait, which
+ * uses it while the entry is refreshed. */
+bool auth_cache_find(auth_cache *c, const char *key, auth_cache_val *out, bool *stale);
 /* The count of drops so far: read it before asking the database, and give it
  * to auth_cache_put, which then keeps nothing if a drop came in between (the
  * answer may predate a revocation). */

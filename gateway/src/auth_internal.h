@@ -42,6 +42,19 @@ int auth_new_refresh(char *token, size_t cap, char *hash);
 
 long auth_refresh_ttl(void);
 
+/* What the database says of an API key (by its hash) or a user (by id),
+ * into *v and the cache; false when the database could not be asked (*v
+ * untouched). They wait on the database: never on an event loop. */
+struct auth_cache_val;
+bool auth_load_key(const char *hash, struct auth_cache_val *v);
+bool auth_load_user(const char *id, struct auth_cache_val *v);
+
+/* auth_nowait.c: whether this thread must not wait, and a request to load
+ * an entry again in the background (dropped when too many are waiting; the
+ * entry then runs out and the next request loads it). */
+bool auth_nowait_here(void);
+void auth_nowait_refresh(bool user, const char *key);
+
 /* The replica that changes a user or revokes a key forgets it at once. */
 void auth_forget_user(const char *id);
 void auth_forget_key(const char *key_hash);

@@ -19,6 +19,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "auth.h"
 #include "config.h"
 #include "edge_http.h"
 #include "edge_internal.h"
@@ -371,8 +372,18 @@ edge_serve_one(edge_conn *c)
     c->req_len = total;
     c->req_open = true;
     c->client_gone = false;
-    if (!web_edge_req_prepare(c->req) || web_edge_req_handler(c->req) != proxy_handle
-        || proxy_begin(c->req, c->call) != 0) {
+    bool go = web_edge_req_prepare(c->req);
+    if (!go && web_edge_req_deferred(c->req)) {
+        /* Its credential is not in the cache: civetweb's threads ask the
+         * database, and the connection stays with civetweb. */
+        web_edge_req_cancel(c->req);
+        c->req_open = false;
+        c->req_len = 0;
+        memcpy(c->in, saved, head);
+        edge__tunnel(c);
+        return false;
+    }
+    if (!go || web_edge_req_handler(c->req) != proxy_handle || proxy_begin(c->req, c->call) != 0) {
         edge_respond(c);
         return true;
     }
@@ -407,6 +418,9 @@ edge_serve(edge_conn *c)
 {
     while (!c->dead && c->st == CS_READ && c->in_len > 0 && edge_serve_one(c))
         ;
+    /* What a half-closed client sent is answered: nothing more can come. */
+    if (!c->dead && c->st == CS_READ && c->c_eof)
+        edge__close(c);
 }
 
 static void
@@ -417,21 +431,25 @@ edge_on_client(edge_conn *c, uint32_t events)
         size_t cap = EH_MAX_HEAD + EDGE_MAX_BODY + EDGE_READ_MIN;
         size_t before = c->in_len;
         int rc = edge__read(c, cap);
-        if (rc != 0 || (events & EPOLLERR)) {
+        if (rc < 0 || (events & EPOLLERR)) {
             edge__close(c);
             return;
         }
+        /* The client sent all it will (a half-close): what it sent is
+         * still answered, then the connection is closed (edge_serve). */
+        c->c_eof = c->c_eof || rc == 1;
         if (before == 0 && c->in_len > 0) /* a request's clock runs from its first byte */
             c->deadline_ns = edge__after_ms(EDGE_REQUEST_MS);
-        if (c->in_len > before)
+        if (c->in_len > before || c->c_eof)
             edge_serve(c);
         else if (c->in_len >= cap || (events & EPOLLHUP))
             edge__close(c);
         return;
     }
     case CS_PROXY:
-        /* The next request (pipelined) waits; a hang-up is remembered. */
-        if (events & (EPOLLERR | EPOLLHUP | EPOLLRDHUP))
+        /* The next request (pipelined) waits; a hang-up is remembered (a
+         * half-close is not one: the client still reads its answers). */
+        if (events & (EPOLLERR | EPOLLHUP))
             c->client_gone = true;
         edge__want(c, 0);
         return;
@@ -467,6 +485,30 @@ edge_on_upstream(edge_loop *l, edge_upconn *uc)
     }
 }
 
+/* A request begun but not whole within EDGE_REQUEST_MS: 408 in the error
+ * shape, sent as far as the socket takes it at once, before the close. */
+static void
+edge_timed_out(edge_conn *c)
+{
+    char id[UTIL_UUID_LEN + 1], body[200], msg[400];
+    if (util_uuid_v4(id) != 0)
+        util_strlcpy(id, "unknown", sizeof(id));
+    int blen = snprintf(body, sizeof(body),
+                        "{\"error\":{\"code\":\"request_timeout\",\"message\":"
+                        "\"the request was not received within %d s\",\"request_id\":\"%s\"}}",
+                        EDGE_REQUEST_MS / 1000, id);
+    int n = snprintf(msg, sizeof(msg),
+                     "HTTP/1.1 408 Request Timeout\r\nContent-Type: application/json\r\n"
+                     "Content-Length: %d\r\nX-Request-Id: %s\r\nConnection: close\r\n\r\n%s",
+                     blen, id, body);
+    if (n > 0 && (size_t)n < sizeof(msg))
+        (void)!send(c->fd, msg, (size_t)n, MSG_NOSIGNAL | MSG_DONTWAIT);
+    log_msg(LOGL_INFO,
+            LOG_FIELDS(LF_STR("request_id", id), LF_INT("status", 408),
+                       LF_STR("remote_addr", c->ri.remote_addr), LF_INT("bytes_in", c->in_len)),
+            "request not received in time");
+}
+
 /* Connections past their deadline: a request not sent in time, an idle
  * keep-alive, an answer not taken, an upstream exchange past its timeout. */
 static void
@@ -484,6 +526,8 @@ edge_sweep(edge_loop *l, int64_t now)
                 edge_serve(c);
             }
         } else if ((c->st != CS_TUNNEL || c->lingering) && now >= c->deadline_ns) {
+            if (c->st == CS_READ && c->in_len > 0)
+                edge_timed_out(c);
             edge__close(c);
         }
         edge_bury(l);
@@ -496,6 +540,7 @@ edge_run(void *arg)
     edge_loop *l = arg;
     struct epoll_event evs[EDGE_MAX_EVENTS];
     log_hold(true); /* the round's access lines go out together */
+    auth_nowait_thread();
     while (!__atomic_load_n(&edge_g.stop, __ATOMIC_ACQUIRE)) {
         int n = epoll_wait(l->ep, evs, EDGE_MAX_EVENTS, EDGE_SWEEP_MS);
         if (n < 0 && errno != EINTR) {
@@ -591,6 +636,8 @@ edge_start(app *a)
     inet_pton(AF_INET, "127.0.0.1", &edge_g.internal.sin_addr);
     const char *bind_addr = cfg_str(cf, "HTTP_BIND");
     int port = (int)cfg_int(cf, "PORT");
+    if (auth_nowait_start() != 0)
+        return -1;
     for (edge_g.nloops = 0; edge_g.nloops < threads; edge_g.nloops++) {
         edge_loop *l = &edge_g.loops[edge_g.nloops];
         memset(l, 0, sizeof(*l));
@@ -635,4 +682,5 @@ edge_stop(void)
         l->started = false;
     }
     edge_g.nloops = 0;
+    auth_nowait_stop();
 }

@@ -259,6 +259,8 @@ gate_before(web_req *r)
      * calls when someone does (and the caller is limited as itself). */
     if (rule != NULL)
         ar = auth_identify(r, web_is_upgrade(r), &id, &reason);
+    if (ar == AUTH_WOULD_WAIT)
+        return web_defer(r); /* before the limiter: counted where it is served */
     /* Before any refusal: someone sending bad tokens is limited too. */
     if (!gate_limit(r, ar == AUTH_OK ? id.rate_key : NULL))
         return 1;

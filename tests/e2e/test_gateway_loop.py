@@ -190,6 +190,46 @@ def test_an_idle_connection_is_closed(suite, admin):
         s.close()
 
 
+def test_a_client_that_half_closes_gets_its_answers(suite, admin):
+    """Requests pipelined and then the write side shut (a client saying it
+    has sent all) are all answered before the connection is closed: proxied,
+    answered by the gate, and relayed to civetweb (the gateway's own route)."""
+    for last in (HEALTH, "/api/automation/zz-no-rule", "/api/auth/me"):
+        s = connect(suite)
+        try:
+            ids = [f"half-{i}" for i in range(3)]
+            s.sendall(b"".join(head("GET", HEALTH, {"X-Request-Id": i, **admin}) for i in ids[:2])
+                      + head("GET", last, {"X-Request-Id": ids[2], **admin}))
+            s.shutdown(socket.SHUT_WR)
+            rd = Reader(s)
+            for i in ids:
+                status, hdrs, _ = rd.next()
+                assert hdrs["x-request-id"] == i
+            assert status == (403 if "zz-no-rule" in last else 200)
+            assert rd.fp.read(1) == b""
+        finally:
+            s.close()
+
+
+def test_a_request_not_sent_in_time_gets_408(suite, admin):
+    """A head begun but not finished within 10 s (civetweb's
+    request_timeout_ms) is answered 408 in the error shape, then closed."""
+    s = connect(suite)
+    try:
+        s.sendall(f"GET {HEALTH} HTTP/1.1\r\nHost: gw\r\n".encode())  # no blank line
+        s.settimeout(20)
+        rd = Reader(s)
+        status, hdrs, body = rd.next()
+        assert status == 408
+        assert hdrs["connection"].lower() == "close"
+        err = json.loads(body)["error"]
+        assert err["code"] == "request_timeout"
+        assert err["request_id"] == hdrs["x-request-id"]
+        assert rd.fp.read(1) == b""
+    finally:
+        s.close()
+
+
 def test_http_1_0_without_keep_alive_is_closed_after_the_answer(suite, admin):
     s = connect(suite)
     try:

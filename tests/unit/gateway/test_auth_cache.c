@@ -89,6 +89,38 @@ test_entries_expire(void **state)
     auth_cache_free(c);
 }
 
+/* Past its lifetime an entry is stale for one more lifetime (auth_cache_find
+ * gives it, auth_cache_get does not), then gone. */
+static void
+test_entries_go_stale_then_expire(void **state)
+{
+    (void)state;
+    auth_cache *c = auth_cache_new(16, 200);
+    auth_cache_val v = val("u", ROLE_VIEWER, NULL), out;
+    bool stale = true;
+
+    auth_cache_put(c, "a", &v, auth_cache_gen(c));
+    assert_true(auth_cache_find(c, "a", &out, &stale));
+    assert_false(stale);
+    int64_t deadline = tl_deadline(TL_WAIT_MS);
+    while (auth_cache_get(c, "a", &out) && util_mono_ns() < deadline)
+        tl_pause_ms(2);
+    assert_false(auth_cache_get(c, "a", &out));
+    assert_true(auth_cache_find(c, "a", &out, &stale));
+    assert_true(stale);
+    assert_string_equal(out.id, "u");
+    while (auth_cache_find(c, "a", &out, &stale) && util_mono_ns() < deadline)
+        tl_pause_ms(5);
+    assert_false(auth_cache_find(c, "a", &out, &stale));
+    /* a stale entry is dropped like a live one */
+    auth_cache_put(c, "b", &v, auth_cache_gen(c));
+    while (auth_cache_get(c, "b", &out) && util_mono_ns() < deadline)
+        tl_pause_ms(2);
+    auth_cache_drop(c, "b");
+    assert_false(auth_cache_find(c, "b", &out, &stale));
+    auth_cache_free(c);
+}
+
 static void
 test_collisions_never_mix_entries(void **state)
 {
@@ -177,9 +209,13 @@ int
 main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_put_get_drop),   cmocka_unit_test(test_stale_put_is_dropped),
-        cmocka_unit_test(test_entries_expire), cmocka_unit_test(test_collisions_never_mix_entries),
-        cmocka_unit_test(test_threads),        cmocka_unit_test(test_role_names),
+        cmocka_unit_test(test_put_get_drop),
+        cmocka_unit_test(test_stale_put_is_dropped),
+        cmocka_unit_test(test_entries_expire),
+        cmocka_unit_test(test_collisions_never_mix_entries),
+        cmocka_unit_test(test_threads),
+        cmocka_unit_test(test_role_names),
+        cmocka_unit_test(test_entries_go_stale_then_expire),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
