@@ -276,8 +276,10 @@ cached(auth_cache *c, bool user, const char *key, auth_cache_val *v)
             auth_nowait_refresh(user, key);
         return 1;
     }
-    if (nowait)
+    if (nowait) {
+        auth_nowait_refresh(user, key); /* the loop is told when it is in */
         return -1;
+    }
     return (user ? auth_load_user(key, v) : auth_load_key(key, v)) ? 1 : 0;
 }
 

@@ -56,17 +56,20 @@ void auth_cleanup(void);
  * "disabled_user". Never logs the credential. Thread-safe. */
 auth_result auth_identify(web_req *r, bool query_token, auth_identity *id, const char **reason);
 
-/* The gateway's event loops must never wait on the database. A thread that
- * called auth_nowait_thread() gets AUTH_WOULD_WAIT from auth_identify for a
- * key or user not in the cache (the loop hands that request to civetweb's
- * threads, which may wait), and uses an entry past its lifetime (by less
- * than one more) while a thread of auth's own loads it again. The entry of
- * a key revoked or a user changed on this replica is dropped at once as
- * before; what another replica changed shows within the cache's lifetime
- * when the database answers, within twice that when it does not.
- * auth_nowait_start (before the loops; 0 or -1, logged) starts that thread,
- * auth_nowait_stop (after them; idempotent) stops it. */
-int auth_nowait_start(void);
+/* The gateway's event loops must never wait on the database. On a thread
+ * that called auth_nowait_thread(), auth_identify answers AUTH_WOULD_WAIT
+ * for a key or user not in the cache, and asks a thread of auth's own to
+ * load it; loaded (or not, the database failing), that thread calls the
+ * loaded hook, and the loop tries the request again (a second
+ * AUTH_WOULD_WAIT: the loop hands it to civetweb's threads, which may
+ * wait). An entry past its lifetime (by less than one more) is used by such
+ * a thread while it is loaded again. The entry of a key revoked or a user
+ * changed on this replica is dropped at once as before; what another replica
+ * changed shows within the cache's lifetime when the database answers,
+ * within twice that when it does not. auth_nowait_start (before the loops;
+ * 0 or -1, logged) starts that thread, auth_nowait_stop (after them;
+ * idempotent) stops it. */
+int auth_nowait_start(void (*loaded)(void));
 void auth_nowait_stop(void);
 void auth_nowait_thread(void);
 

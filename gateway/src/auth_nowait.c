@@ -23,6 +23,7 @@ static struct {
     pthread_cond_t cv;
     pthread_t thread;
     bool running, stop;
+    void (*loaded)(void); /* after each load */
     pending q[NOWAIT_QUEUE];
     size_t n;
 } nw = {.mu = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER};
@@ -83,6 +84,11 @@ refresher(void *arg)
              * entries run out and the next requests go the waiting way. */
             nw.n = 0;
         }
+        void (*loaded)(void) = nw.loaded;
+        pthread_mutex_unlock(&nw.mu);
+        if (loaded != NULL)
+            loaded();
+        pthread_mutex_lock(&nw.mu);
     }
     nw.n = 0;
     pthread_mutex_unlock(&nw.mu);
@@ -90,10 +96,11 @@ refresher(void *arg)
 }
 
 int
-auth_nowait_start(void)
+auth_nowait_start(void (*loaded)(void))
 {
     pthread_mutex_lock(&nw.mu);
     int rc = 0;
+    nw.loaded = loaded;
     if (!nw.running) {
         nw.stop = false;
         nw.n = 0;

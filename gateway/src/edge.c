@@ -374,15 +374,28 @@ edge_serve_one(edge_conn *c)
     c->client_gone = false;
     bool go = web_edge_req_prepare(c->req);
     if (!go && web_edge_req_deferred(c->req)) {
-        /* Its credential is not in the cache: civetweb's threads ask the
-         * database, and the connection stays with civetweb. */
+        /* Its credential is not in the cache. auth's thread is loading it:
+         * the request waits, its bytes as they came, and is tried again
+         * when that is done (edge_wake). Not there then (the database
+         * failing, or slower than EDGE_AUTH_WAIT_MS): civetweb's threads
+         * take the connection and ask the database themselves. */
         web_edge_req_cancel(c->req);
         c->req_open = false;
         c->req_len = 0;
         memcpy(c->in, saved, head);
-        edge__tunnel(c);
+        if (!c->waited) {
+            c->waited = true;
+            c->wait_until_ns = edge__after_ms(EDGE_AUTH_WAIT_MS);
+        } else if (util_mono_ns() >= c->wait_until_ns) {
+            edge__tunnel(c);
+            return false;
+        }
+        c->st = CS_WAIT;
+        c->deadline_ns = c->wait_until_ns;
+        edge__want(c, 0);
         return false;
     }
+    c->waited = false;
     if (!go || web_edge_req_handler(c->req) != proxy_handle || proxy_begin(c->req, c->call) != 0) {
         edge_respond(c);
         return true;
@@ -463,6 +476,10 @@ edge_on_client(edge_conn *c, uint32_t events)
             edge_serve(c); /* what was pipelined behind it */
         }
         return;
+    case CS_WAIT:
+        if (events & (EPOLLHUP | EPOLLERR))
+            edge__close(c);
+        return;
     case CS_TUNNEL:
         if (events & (EPOLLHUP | EPOLLERR)) {
             edge__close(c); /* gone both ways: nothing to relay to it */
@@ -483,6 +500,26 @@ edge_on_upstream(edge_loop *l, edge_upconn *uc)
         edge_exchange_step(c);
         edge_serve(c); /* what was pipelined behind it */
     }
+}
+
+/* A request that waited for its credential is tried again. */
+static void
+edge_resume(edge_conn *c)
+{
+    c->st = CS_READ;
+    c->deadline_ns = edge__after_ms(EDGE_REQUEST_MS);
+    edge_serve(c);
+}
+
+/* auth's thread loaded a credential: each loop tries its waiting requests
+ * again (edge_run, on its wake event). */
+static void
+edge_wake_all(void)
+{
+    uint64_t one = 1;
+    int n = __atomic_load_n(&edge_g.nwake, __ATOMIC_ACQUIRE);
+    for (int i = 0; i < n; i++)
+        (void)!write(edge_g.loops[i].wake, &one, sizeof(one));
 }
 
 /* A request begun but not whole within EDGE_REQUEST_MS: 408 in the error
@@ -525,6 +562,9 @@ edge_sweep(edge_loop *l, int64_t now)
                     edge_exchange_step(c);
                 edge_serve(c);
             }
+        } else if (c->st == CS_WAIT) {
+            if (now >= c->deadline_ns)
+                edge_resume(c);
         } else if ((c->st != CS_TUNNEL || c->lingering) && now >= c->deadline_ns) {
             if (c->st == CS_READ && c->in_len > 0)
                 edge_timed_out(c);
@@ -555,8 +595,17 @@ edge_run(void *arg)
             case EV_LISTEN:
                 edge_accept(l);
                 break;
-            case EV_WAKE:
+            case EV_WAKE: {
+                uint64_t v;
+                (void)!read(l->wake, &v, sizeof(v));
+                edge_conn *next;
+                for (edge_conn *c = l->conns; c != NULL; c = next) {
+                    next = c->next;
+                    if (c->st == CS_WAIT)
+                        edge_resume(c);
+                }
                 break;
+            }
             case EV_CLIENT:
                 edge_on_client(ev->c, evs[i].events);
                 break;
@@ -636,7 +685,7 @@ edge_start(app *a)
     inet_pton(AF_INET, "127.0.0.1", &edge_g.internal.sin_addr);
     const char *bind_addr = cfg_str(cf, "HTTP_BIND");
     int port = (int)cfg_int(cf, "PORT");
-    if (auth_nowait_start() != 0)
+    if (auth_nowait_start(edge_wake_all) != 0)
         return -1;
     for (edge_g.nloops = 0; edge_g.nloops < threads; edge_g.nloops++) {
         edge_loop *l = &edge_g.loops[edge_g.nloops];
@@ -660,6 +709,7 @@ edge_start(app *a)
         }
         l->started = true;
     }
+    __atomic_store_n(&edge_g.nwake, edge_g.nloops, __ATOMIC_RELEASE);
     log_info("HTTP server listening on %s:%d (%d event loops; civetweb behind on 127.0.0.1:%d)",
              bind_addr, port, edge_g.nloops, web_server_port(edge_g.srv));
     return 0;
@@ -669,6 +719,9 @@ void
 edge_stop(void)
 {
     __atomic_store_n(&edge_g.stop, true, __ATOMIC_RELEASE);
+    /* auth's thread stops waking the loops before their eventfds go */
+    __atomic_store_n(&edge_g.nwake, 0, __ATOMIC_RELEASE);
+    auth_nowait_stop();
     for (int i = 0; i < edge_g.nloops; i++) {
         edge_loop *l = &edge_g.loops[i];
         if (!l->started)
@@ -682,5 +735,4 @@ edge_stop(void)
         l->started = false;
     }
     edge_g.nloops = 0;
-    auth_nowait_stop();
 }

@@ -18,14 +18,15 @@
 #include "upclient.h"
 #include "web.h"
 
-#define EDGE_READ_MIN    16384 /* room asked of each recv */
-#define EDGE_TUNNEL_BUF  65536 /* bytes a tunnel holds each way */
-#define EDGE_REQUEST_MS  10000 /* to send a whole request (civetweb's request_timeout_ms) */
-#define EDGE_IDLE_MS     2000  /* between requests (civetweb's keep_alive_timeout_ms) */
-#define EDGE_WRITE_MS    10000 /* for an answer to go out */
-#define EDGE_SWEEP_MS    20    /* how often deadlines are looked at */
-#define EDGE_MAX_EVENTS  128
-#define EDGE_MAX_THREADS 64
+#define EDGE_READ_MIN     16384 /* room asked of each recv */
+#define EDGE_TUNNEL_BUF   65536 /* bytes a tunnel holds each way */
+#define EDGE_REQUEST_MS   10000 /* to send a whole request (civetweb's request_timeout_ms) */
+#define EDGE_IDLE_MS      2000  /* between requests (civetweb's keep_alive_timeout_ms) */
+#define EDGE_AUTH_WAIT_MS 2000  /* for a credential to be loaded, before civetweb takes over */
+#define EDGE_WRITE_MS     10000 /* for an answer to go out */
+#define EDGE_SWEEP_MS     20    /* how often deadlines are looked at */
+#define EDGE_MAX_EVENTS   128
+#define EDGE_MAX_THREADS  64
 
 typedef enum { EV_LISTEN, EV_WAKE, EV_CLIENT, EV_UPSTREAM, EV_TUNNEL } edge_kind;
 
@@ -67,6 +68,7 @@ typedef enum {
     CS_PROXY,  /* the upstream exchange is under way */
     CS_WRITE,  /* the answer is going out */
     CS_TUNNEL, /* relayed to civetweb for good */
+    CS_WAIT,   /* the request waits for its credential to be loaded (auth.h) */
 } conn_state;
 
 struct edge_conn {
@@ -84,11 +86,13 @@ struct edge_conn {
     bool req_open;
     proxy_call *call;
     upc_async up;
-    unsigned up_gen;  /* up.fd_gen registered in the epoll (as uc) */
-    edge_upconn *uc;  /* up.fd's */
-    bool up_active;   /* an exchange is under way */
-    bool client_gone; /* the client hung up while its answer was being made */
-    const char *out;  /* the answer, in req's buffer */
+    unsigned up_gen;       /* up.fd_gen registered in the epoll (as uc) */
+    edge_upconn *uc;       /* up.fd's */
+    bool up_active;        /* an exchange is under way */
+    bool client_gone;      /* the client hung up while its answer was being made */
+    bool waited;           /* the request at the head of in waits for its credential ... */
+    int64_t wait_until_ns; /* ... until then at most */
+    const char *out;       /* the answer, in req's buffer */
     size_t out_len, out_off;
     bool close_after;
     int64_t deadline_ns;
@@ -123,6 +127,7 @@ typedef struct edge_global {
     web_server *srv;
     struct sockaddr_in internal; /* civetweb's listener */
     int nloops;
+    int nwake; /* atomic: loops whose wake eventfd auth's thread may write (all once started) */
     edge_loop loops[EDGE_MAX_THREADS];
     int max_conns;
     int nconns; /* atomic: client connections open */
