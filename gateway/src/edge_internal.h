@@ -1,6 +1,6 @@
 /* edge internals shared by edge.c (the loops, accepting, serving),
- * edge_pool.c (each loop's upstream connections) and edge__tunnel.c (the
- * relay to civetweb). Not for other modules. */
+ * edge_conn.c (client connections), edge_pool.c (each loop's upstream
+ * connections) and edge_tunnel.c (the relay to civetweb). Not for other modules. */
 #ifndef GATEWAY_EDGE_INTERNAL_H
 #define GATEWAY_EDGE_INTERNAL_H
 
@@ -143,6 +143,13 @@ void edge__want(edge_conn *c, uint32_t events);
 int64_t edge__after_ms(int ms);
 /* Close c's sockets; c itself is freed at the end of the loop's round. */
 void edge__close(edge_conn *c);
+/* Accept what the loop's listener has (edge_conn.c). */
+void edge__accept(edge_loop *l);
+/* A listener on bind_addr:*port (SO_REUSEPORT; *port set when 0), or -1
+ * (logged). */
+int edge__listen(const char *bind_addr, int *port);
+/* The 408 of a request not whole in time, before the close. */
+void edge__timed_out(edge_conn *c);
 /* Read what the client sent into c->in (at most cap bytes in all): 0 when
  * something or nothing came, 1 at its end, -1 on an error. */
 int edge__read(edge_conn *c, size_t cap);
