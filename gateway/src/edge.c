@@ -31,6 +31,19 @@
 
 edge_global edge_g;
 
+static const char *const relay_reasons[] = {"own_route", "unusual", "credential"};
+
+/* The connection goes to civetweb from this request on (edge_tunnel.c),
+ * counted by reason: the gateway's own route, a request the loop does not
+ * take as it is, a credential not loaded within EDGE_AUTH_WAIT_MS. */
+static void
+edge_relay(edge_conn *c, const char *reason)
+{
+    const char *lv[] = {reason};
+    metrics_inc(edge_g.relayed, lv, 1);
+    edge__tunnel(c);
+}
+
 static void edge_serve(edge_conn *c);
 static bool edge_serve_one(edge_conn *c);
 
@@ -178,7 +191,7 @@ edge_serve_one(edge_conn *c)
     size_t head = eh_head_end(c->in, c->in_len);
     if (head == 0) {
         if (c->in_len > EH_MAX_HEAD)
-            edge__tunnel(c); /* civetweb answers a head too large */
+            edge_relay(c, "unusual"); /* civetweb answers a head too large */
         else
             edge__want(c, EPOLLIN | EPOLLRDHUP);
         return false;
@@ -187,14 +200,14 @@ edge_serve_one(edge_conn *c)
      * in case the edge does not take it. */
     char saved[EH_MAX_HEAD + 4];
     if (head > sizeof(saved)) {
-        edge__tunnel(c);
+        edge_relay(c, "unusual");
         return false;
     }
     memcpy(saved, c->in, head);
     if (!eh_parse(c->in, head, &c->ri) || c->ri.content_length > EDGE_MAX_BODY
         || !eh_path_plain(c->ri.local_uri)) {
         memcpy(c->in, saved, head);
-        edge__tunnel(c);
+        edge_relay(c, "unusual");
         return false;
     }
     size_t total = head + (size_t)c->ri.content_length;
@@ -214,7 +227,7 @@ edge_serve_one(edge_conn *c)
         /* not a proxied route: civetweb's */
         web_edge_req_cancel(c->req);
         memcpy(c->in, saved, head);
-        edge__tunnel(c);
+        edge_relay(c, "own_route");
         return false;
     }
     c->req_len = total;
@@ -235,10 +248,10 @@ edge_serve_one(edge_conn *c)
             c->waited = true;
             c->wait_until_ns = edge__after_ms(EDGE_AUTH_WAIT_MS);
         } else if (util_mono_ns() >= c->wait_until_ns) {
-            edge__tunnel(c);
+            edge_relay(c, "credential");
             return false;
         }
-        c->st = CS_WAIT;
+        edge__wait_add(c);
         c->deadline_ns = c->wait_until_ns;
         edge__want(c, 0);
         return false;
@@ -354,7 +367,7 @@ edge_on_upstream(edge_loop *l, edge_upconn *uc)
 static void
 edge_resume(edge_conn *c)
 {
-    c->st = CS_READ;
+    edge__wait_del(c);
     c->deadline_ns = edge__after_ms(EDGE_REQUEST_MS);
     edge_serve(c);
 }
@@ -422,11 +435,16 @@ edge_run(void *arg)
             case EV_WAKE: {
                 uint64_t v;
                 (void)!read(l->wake, &v, sizeof(v));
-                edge_conn *next;
-                for (edge_conn *c = l->conns; c != NULL; c = next) {
-                    next = c->next;
-                    if (c->st == CS_WAIT)
-                        edge_resume(c);
+                /* those waiting now; one that waits again joins anew */
+                edge_conn *w = l->waiting, *next;
+                l->waiting = NULL;
+                for (edge_conn *c = w; c != NULL; c = next) {
+                    next = c->wnext;
+                    c->wprev = c->wnext = NULL;
+                    c->st = CS_READ;
+                    if (next != NULL)
+                        next->wprev = NULL;
+                    edge_resume(c);
                 }
                 break;
             }
@@ -482,6 +500,16 @@ edge_start(app *a)
     inet_pton(AF_INET, "127.0.0.1", &edge_g.internal.sin_addr);
     const char *bind_addr = cfg_str(cf, "HTTP_BIND");
     int port = (int)cfg_int(cf, "PORT");
+    if (edge_g.relayed == NULL) {
+        const char *label[] = {"reason"};
+        edge_g.relayed = metrics_counter(
+            app_metrics(a), "gateway_edge_relayed_total",
+            "Client connections the event loops handed to civetweb, by reason.", label, 1);
+        for (size_t i = 0; i < sizeof(relay_reasons) / sizeof(relay_reasons[0]); i++) {
+            const char *lv[] = {relay_reasons[i]};
+            metrics_inc(edge_g.relayed, lv, 0);
+        }
+    }
     if (auth_nowait_start(edge_wake_all) != 0)
         return -1;
     for (edge_g.nloops = 0; edge_g.nloops < threads; edge_g.nloops++) {

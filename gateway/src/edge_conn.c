@@ -107,11 +107,39 @@ edge__accept(edge_loop *l)
 }
 
 void
+edge__wait_add(edge_conn *c)
+{
+    edge_loop *l = c->l;
+    c->st = CS_WAIT;
+    c->wprev = NULL;
+    c->wnext = l->waiting;
+    if (l->waiting != NULL)
+        l->waiting->wprev = c;
+    l->waiting = c;
+}
+
+void
+edge__wait_del(edge_conn *c)
+{
+    if (c->st != CS_WAIT)
+        return;
+    if (c->wprev != NULL)
+        c->wprev->wnext = c->wnext;
+    else
+        c->l->waiting = c->wnext;
+    if (c->wnext != NULL)
+        c->wnext->wprev = c->wprev;
+    c->wprev = c->wnext = NULL;
+    c->st = CS_READ;
+}
+
+void
 edge__close(edge_conn *c)
 {
     edge_loop *l = c->l;
     if (c->dead)
         return;
+    edge__wait_del(c);
     if (c->up_active) {
         upc_async_abort(&c->up); /* closes up.fd, uc's */
         c->up_active = false;

@@ -14,6 +14,7 @@
 
 #include <civetweb.h>
 
+#include "metrics.h"
 #include "proxy.h"
 #include "upclient.h"
 #include "web.h"
@@ -108,6 +109,7 @@ struct edge_conn {
     bool lingering; /* civetweb is done: the client's last bytes are dropped */
     bool dead;      /* closed: freed once the events of this round are handled */
     edge_conn *prev, *next;
+    edge_conn *wprev, *wnext; /* the loop's waiting list */
 };
 
 struct edge_loop {
@@ -116,7 +118,8 @@ struct edge_loop {
     int ep, lfd, wake;
     edge_ev lev, wev;
     edge_conn *conns;
-    edge_conn *dead; /* closed in this round (linked by next) */
+    edge_conn *waiting; /* in CS_WAIT (linked by wnext) */
+    edge_conn *dead;    /* closed in this round (linked by next) */
     edge_upconn *dead_uc;
     edge_pool pools[EDGE_POOL_TARGETS];
     int npools;
@@ -130,8 +133,9 @@ typedef struct edge_global {
     int nwake; /* atomic: loops whose wake eventfd auth's thread may write (all once started) */
     edge_loop loops[EDGE_MAX_THREADS];
     int max_conns;
-    int nconns; /* atomic: client connections open */
-    bool stop;  /* atomic */
+    int nconns;              /* atomic: client connections open */
+    bool stop;               /* atomic */
+    metrics_family *relayed; /* gateway_edge_relayed_total{reason} */
 } edge_global;
 
 extern edge_global edge_g;
@@ -148,6 +152,9 @@ void edge__accept(edge_loop *l);
 /* A listener on bind_addr:*port (SO_REUSEPORT; *port set when 0), or -1
  * (logged). */
 int edge__listen(const char *bind_addr, int *port);
+/* Into CS_WAIT and the loop's waiting list, and out of them (to CS_READ). */
+void edge__wait_add(edge_conn *c);
+void edge__wait_del(edge_conn *c);
 /* The 408 of a request not whole in time, before the close. */
 void edge__timed_out(edge_conn *c);
 /* Read what the client sent into c->in (at most cap bytes in all): 0 when

@@ -10,6 +10,8 @@ import time
 
 import requests
 
+from promtext import Metrics
+
 from test_auth import claims_of, create_user, mint
 from test_gateway_loop import HEALTH, Reader, connect, head
 
@@ -134,3 +136,30 @@ def test_a_known_key_past_its_cache_lifetime_is_used_while_it_is_refreshed(suite
             lock.release()
     finally:
         close_all(conns)
+
+
+def relayed(suite, reason):
+    text = requests.get(suite.gateway.url + "/metrics", timeout=10).text
+    return Metrics(text).get("gateway_edge_relayed_total", reason=reason)
+
+
+def test_a_new_credential_is_loaded_while_its_request_waits_on_its_loop(suite, admin):
+    """A key the gateway has not seen: its request waits on the loop while
+    the key is loaded, and is answered by the loop (the connection is not
+    handed to civetweb, which would take a thread of the gateway's and an
+    upstream connection for as long as it stays open)."""
+    key = new_key(suite, admin)
+    before = relayed(suite, "credential")
+    s = connect(suite)
+    try:
+        rd = Reader(s)
+        t0 = time.monotonic()
+        s.sendall(head("GET", HEALTH, key))
+        assert rd.next()[0] == 200
+        assert time.monotonic() - t0 < 2  # EDGE_AUTH_WAIT_MS: woken, not timed out
+        s.sendall(head("GET", HEALTH, key))
+        assert rd.next()[0] == 200
+    finally:
+        s.close()
+    assert relayed(suite, "credential") == before
+
