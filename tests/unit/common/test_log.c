@@ -20,40 +20,6 @@
 #include "testlib.h"
 #include "util.h"
 
-static int cap_fd = -1;
-
-static int
-setup(void **state)
-{
-    (void)state;
-    log_init("svc-toast", LOGL_DEBUG);
-    cap_fd = tl_log_capture();
-    log_set_request_id(NULL);
-    return cap_fd >= 0 ? 0 : -1;
-}
-
-static int
-teardown(void **state)
-{
-    (void)state;
-    log_set_fd(STDOUT_FILENO);
-    log_set_request_id(NULL);
-    close(cap_fd);
-    cap_fd = -1;
-    return 0;
-}
-
-static const char *
-str_field(json_object *o, const char *key)
-{
-    json_object *v;
-
-    if (!json_object_object_get_ex(o, key, &v))
-        fail_msg("no field '%s' in %s", key, json_object_to_json_string(o));
-    assert_true(json_object_is_type(v, json_type_string));
-    return json_object_get_string(v);
-}
-
 static bool
 has_field(json_object *o, const char *key)
 {
@@ -84,31 +50,31 @@ test_line_shape(void **state)
     static const char *const keys[] = {"ts", "level", "service", "msg", NULL};
 
     log_info("listening on port %d", 8080);
-    json_object *o = tl_log_only_line(cap_fd, &raw);
+    json_object *o = tl_log_only_line(tl_log_fd, &raw);
     assert_memory_equal(raw, "{\"ts\":\"", 7);
     check_keys(o, keys);
-    const char *t = str_field(o, "ts");
+    const char *t = tl_jstr(o, "ts", NULL);
     assert_int_equal(strlen(t), UTIL_RFC3339_LEN);
     assert_int_equal(util_rfc3339_parse(t, &ts), 0);
     assert_true(llabs((int64_t)ts.tv_sec - (int64_t)time(NULL)) <= 2);
-    assert_string_equal(str_field(o, "level"), "info");
-    assert_string_equal(str_field(o, "service"), "svc-toast");
-    assert_string_equal(str_field(o, "msg"), "listening on port 8080");
+    assert_string_equal(tl_jstr(o, "level", NULL), "info");
+    assert_string_equal(tl_jstr(o, "service", NULL), "svc-toast");
+    assert_string_equal(tl_jstr(o, "msg", NULL), "listening on port 8080");
     assert_null(strstr(raw, "truncated"));
     json_object_put(o);
     free(raw);
 
     log_debug("d");
-    o = tl_log_only_line(cap_fd, NULL);
-    assert_string_equal(str_field(o, "level"), "debug");
+    o = tl_log_only_line(tl_log_fd, NULL);
+    assert_string_equal(tl_jstr(o, "level", NULL), "debug");
     json_object_put(o);
     log_warn("w");
-    o = tl_log_only_line(cap_fd, NULL);
-    assert_string_equal(str_field(o, "level"), "warn");
+    o = tl_log_only_line(tl_log_fd, NULL);
+    assert_string_equal(tl_jstr(o, "level", NULL), "warn");
     json_object_put(o);
     log_error("e");
-    o = tl_log_only_line(cap_fd, NULL);
-    assert_string_equal(str_field(o, "level"), "error");
+    o = tl_log_only_line(tl_log_fd, NULL);
+    assert_string_equal(tl_jstr(o, "level", NULL), "error");
     json_object_put(o);
 }
 
@@ -129,9 +95,9 @@ test_fields(void **state)
                        LF_DOUBLE("inf", INFINITY), LF_DOUBLE("ninf", -INFINITY),
                        LF_BOOL("yes", true), LF_BOOL("no", false), LF_STR("nullstr", NULL)),
             "health check done");
-    json_object *o = tl_log_only_line(cap_fd, NULL);
+    json_object *o = tl_log_only_line(tl_log_fd, NULL);
     check_keys(o, keys);
-    assert_string_equal(str_field(o, "integration_id"), "abc");
+    assert_string_equal(tl_jstr(o, "integration_id", NULL), "abc");
     assert_true(json_object_object_get_ex(o, "neg", &v));
     assert_true(json_object_is_type(v, json_type_int));
     assert_int_equal(json_object_get_int64(v), -42);
@@ -159,19 +125,19 @@ test_fields(void **state)
     /* A double that needs 17 digits still reads back exactly. */
     double third = 1.0 / 3.0;
     log_msg(LOGL_INFO, LOG_FIELDS(LF_DOUBLE("third", third)), "x");
-    o = tl_log_only_line(cap_fd, NULL);
+    o = tl_log_only_line(tl_log_fd, NULL);
     assert_true(json_object_object_get_ex(o, "third", &v));
     assert_true(json_object_get_double(v) == third);
     json_object_put(o);
 
     /* A NULL field list and a key needing escapes. */
     log_msg(LOGL_INFO, NULL, "no fields");
-    o = tl_log_only_line(cap_fd, NULL);
+    o = tl_log_only_line(tl_log_fd, NULL);
     assert_int_equal(json_object_object_length(o), 4);
     json_object_put(o);
     log_msg(LOGL_INFO, LOG_FIELDS(LF_STR("we\"ird\nkey", "v\"al")), "x");
-    o = tl_log_only_line(cap_fd, NULL);
-    assert_string_equal(str_field(o, "we\"ird\nkey"), "v\"al");
+    o = tl_log_only_line(tl_log_fd, NULL);
+    assert_string_equal(tl_jstr(o, "we\"ird\nkey", NULL), "v\"al");
     json_object_put(o);
 }
 
@@ -201,9 +167,9 @@ test_redaction(void **state)
         log_msg(LOGL_INFO,
                 LOG_FIELDS(LF_STR(secret_keys[i], "hunter2-SECRET-VALUE"), LF_STR("user", "alice")),
                 "login");
-        json_object *o = tl_log_only_line(cap_fd, &raw);
-        assert_string_equal(str_field(o, secret_keys[i]), "[redacted]");
-        assert_string_equal(str_field(o, "user"), "alice");
+        json_object *o = tl_log_only_line(tl_log_fd, &raw);
+        assert_string_equal(tl_jstr(o, secret_keys[i], NULL), "[redacted]");
+        assert_string_equal(tl_jstr(o, "user", NULL), "alice");
         assert_null(strstr(raw, "hunter2"));
         json_object_put(o);
         free(raw);
@@ -214,11 +180,11 @@ test_redaction(void **state)
             LOG_FIELDS(LF_INT("access_tokens", 31337), LF_DOUBLE("client_secret", 0.25),
                        LF_BOOL("has_password", true), LF_STR("user_token", NULL)),
             "x");
-    json_object *o = tl_log_only_line(cap_fd, &raw);
-    assert_string_equal(str_field(o, "access_tokens"), "[redacted]");
-    assert_string_equal(str_field(o, "client_secret"), "[redacted]");
-    assert_string_equal(str_field(o, "has_password"), "[redacted]");
-    assert_string_equal(str_field(o, "user_token"), "[redacted]");
+    json_object *o = tl_log_only_line(tl_log_fd, &raw);
+    assert_string_equal(tl_jstr(o, "access_tokens", NULL), "[redacted]");
+    assert_string_equal(tl_jstr(o, "client_secret", NULL), "[redacted]");
+    assert_string_equal(tl_jstr(o, "has_password", NULL), "[redacted]");
+    assert_string_equal(tl_jstr(o, "user_token", NULL), "[redacted]");
     assert_null(strstr(raw, "31337"));
     json_object_put(o);
     free(raw);
@@ -227,9 +193,9 @@ test_redaction(void **state)
     log_msg(LOGL_INFO,
             LOG_FIELDS(LF_PRESENCE("INTERNAL_TOKEN", true), LF_PRESENCE("JWT_SECRET", false)),
             "configuration");
-    o = tl_log_only_line(cap_fd, NULL);
-    assert_string_equal(str_field(o, "INTERNAL_TOKEN"), "[set]");
-    assert_string_equal(str_field(o, "JWT_SECRET"), "[unset]");
+    o = tl_log_only_line(tl_log_fd, NULL);
+    assert_string_equal(tl_jstr(o, "INTERNAL_TOKEN", NULL), "[set]");
+    assert_string_equal(tl_jstr(o, "JWT_SECRET", NULL), "[unset]");
     json_object_put(o);
 
     /* Lookalikes that are not secrets are kept, and so are figures about
@@ -238,10 +204,10 @@ test_redaction(void **state)
             LOG_FIELDS(LF_STR("pass", "p"), LF_STR("tok", "t"), LF_STR("key", "k"),
                        LF_INT("token_count", 7), LF_INT("tokens_used", 8)),
             "x");
-    o = tl_log_only_line(cap_fd, NULL);
-    assert_string_equal(str_field(o, "pass"), "p");
-    assert_string_equal(str_field(o, "tok"), "t");
-    assert_string_equal(str_field(o, "key"), "k");
+    o = tl_log_only_line(tl_log_fd, NULL);
+    assert_string_equal(tl_jstr(o, "pass", NULL), "p");
+    assert_string_equal(tl_jstr(o, "tok", NULL), "t");
+    assert_string_equal(tl_jstr(o, "key", NULL), "k");
     assert_int_equal(json_object_get_int(json_object_object_get(o, "token_count")), 7);
     assert_int_equal(json_object_get_int(json_object_object_get(o, "tokens_used")), 8);
     json_object_put(o);
@@ -260,25 +226,25 @@ test_level_filter(void **state)
     assert_true(log_enabled(LOGL_ERROR));
     log_debug("hidden");
     log_info("hidden");
-    free(tl_log_take(cap_fd, &len));
+    free(tl_log_take(tl_log_fd, &len));
     assert_int_equal(len, 0);
     log_warn("shown");
-    json_object *o = tl_log_only_line(cap_fd, NULL);
-    assert_string_equal(str_field(o, "msg"), "shown");
+    json_object *o = tl_log_only_line(tl_log_fd, NULL);
+    assert_string_equal(tl_jstr(o, "msg", NULL), "shown");
     json_object_put(o);
 
     log_set_level(LOGL_ERROR);
     log_warn("hidden");
     log_error("shown");
-    o = tl_log_only_line(cap_fd, NULL);
-    assert_string_equal(str_field(o, "level"), "error");
+    o = tl_log_only_line(tl_log_fd, NULL);
+    assert_string_equal(tl_jstr(o, "level", NULL), "error");
     json_object_put(o);
 
     log_set_level(LOGL_DEBUG);
     assert_true(log_enabled(LOGL_DEBUG));
     log_debug("shown");
-    o = tl_log_only_line(cap_fd, NULL);
-    assert_string_equal(str_field(o, "level"), "debug");
+    o = tl_log_only_line(tl_log_fd, NULL);
+    assert_string_equal(tl_jstr(o, "level", NULL), "debug");
     json_object_put(o);
 }
 
@@ -318,22 +284,22 @@ test_request_id(void **state)
     log_set_request_id("req-123");
     assert_string_equal(log_request_id(), "req-123");
     log_msg(LOGL_INFO, LOG_FIELDS(LF_INT("k", 1)), "with id");
-    json_object *o = tl_log_only_line(cap_fd, NULL);
+    json_object *o = tl_log_only_line(tl_log_fd, NULL);
     check_keys(o, keys);
-    assert_string_equal(str_field(o, "request_id"), "req-123");
+    assert_string_equal(tl_jstr(o, "request_id", NULL), "req-123");
     json_object_put(o);
 
     log_set_request_id("");
     assert_string_equal(log_request_id(), "");
     log_info("no id");
-    o = tl_log_only_line(cap_fd, NULL);
+    o = tl_log_only_line(tl_log_fd, NULL);
     assert_false(has_field(o, "request_id"));
     json_object_put(o);
 
     log_set_request_id("x\"y");
     log_info("escaped id");
-    o = tl_log_only_line(cap_fd, NULL);
-    assert_string_equal(str_field(o, "request_id"), "x\"y");
+    o = tl_log_only_line(tl_log_fd, NULL);
+    assert_string_equal(tl_jstr(o, "request_id", NULL), "x\"y");
     json_object_put(o);
 
     memset(long_id, 'r', sizeof(long_id) - 1);
@@ -343,7 +309,7 @@ test_request_id(void **state)
     log_set_request_id(NULL);
     assert_string_equal(log_request_id(), "");
     log_info("cleared");
-    o = tl_log_only_line(cap_fd, NULL);
+    o = tl_log_only_line(tl_log_fd, NULL);
     assert_false(has_field(o, "request_id"));
     json_object_put(o);
 }
@@ -381,13 +347,13 @@ static void
 test_appended_lines_stay_whole(void **state)
 {
     (void)state;
-    int fl = fcntl(cap_fd, F_GETFL);
+    int fl = fcntl(tl_log_fd, F_GETFL);
 
-    assert_int_equal(fcntl(cap_fd, F_SETFL, fl | O_APPEND), 0);
-    log_set_fd(cap_fd);
+    assert_int_equal(fcntl(tl_log_fd, F_SETFL, fl | O_APPEND), 0);
+    log_set_fd(tl_log_fd);
     request_id_per_thread();
-    assert_int_equal(fcntl(cap_fd, F_SETFL, fl), 0);
-    log_set_fd(cap_fd);
+    assert_int_equal(fcntl(tl_log_fd, F_SETFL, fl), 0);
+    log_set_fd(tl_log_fd);
 }
 
 static void
@@ -406,14 +372,14 @@ request_id_per_thread(void)
     pthread_barrier_destroy(&barrier);
     assert_string_equal(log_request_id(), "req-main");
 
-    char *out = tl_log_take(cap_fd, &len);
+    char *out = tl_log_take(tl_log_fd, &len);
     char *line = out;
     for (char *nl; (nl = strchr(line, '\n')) != NULL; line = nl + 1) {
         json_object *o = tl_json_line(line, (size_t)(nl - line));
-        const char *t = str_field(o, "thread");
+        const char *t = tl_jstr(o, "thread", NULL);
         char want[32];
         snprintf(want, sizeof(want), "req-%s", t);
-        assert_string_equal(str_field(o, "request_id"), want);
+        assert_string_equal(tl_jstr(o, "request_id", NULL), want);
         if (strcmp(t, "A") == 0)
             count_a++;
         else
@@ -435,18 +401,18 @@ test_message_escaping(void **state)
         "\xf0\x9f\x98\x80";
 
     log_info("%s", msg);
-    json_object *o = tl_log_only_line(cap_fd, NULL);
-    assert_string_equal(str_field(o, "msg"), msg);
+    json_object *o = tl_log_only_line(tl_log_fd, NULL);
+    assert_string_equal(tl_jstr(o, "msg", NULL), msg);
     json_object_put(o);
 
     /* Invalid UTF-8 becomes U+FFFD, one per bad byte. */
     log_info("a\xff"
              "b \xc0\x80 \xed\xa0\x80 \xe2\x82");
-    o = tl_log_only_line(cap_fd, NULL);
-    assert_string_equal(str_field(o, "msg"), "a\xef\xbf\xbd"
-                                             "b \xef\xbf\xbd\xef\xbf\xbd "
-                                             "\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd "
-                                             "\xef\xbf\xbd\xef\xbf\xbd");
+    o = tl_log_only_line(tl_log_fd, NULL);
+    assert_string_equal(tl_jstr(o, "msg", NULL), "a\xef\xbf\xbd"
+                                                 "b \xef\xbf\xbd\xef\xbf\xbd "
+                                                 "\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd "
+                                                 "\xef\xbf\xbd\xef\xbf\xbd");
     json_object_put(o);
 }
 
@@ -524,8 +490,8 @@ test_message_truncated(void **state)
     memset(big, 'a', sizeof(big) - 1);
     big[sizeof(big) - 1] = '\0';
     log_info("%s", big);
-    json_object *o = tl_log_only_line(cap_fd, NULL);
-    assert_int_equal(strlen(str_field(o, "msg")), 2047);
+    json_object *o = tl_log_only_line(tl_log_fd, NULL);
+    assert_int_equal(strlen(tl_jstr(o, "msg", NULL)), 2047);
     json_object *v;
     assert_true(json_object_object_get_ex(o, "truncated", &v));
     assert_true(json_object_get_boolean(v));
@@ -534,8 +500,8 @@ test_message_truncated(void **state)
     /* Short enough: no marker. */
     big[2047] = '\0';
     log_info("%s", big);
-    o = tl_log_only_line(cap_fd, NULL);
-    assert_int_equal(strlen(str_field(o, "msg")), 2047);
+    o = tl_log_only_line(tl_log_fd, NULL);
+    assert_int_equal(strlen(tl_jstr(o, "msg", NULL)), 2047);
     assert_false(has_field(o, "truncated"));
     json_object_put(o);
 }
@@ -555,14 +521,14 @@ test_line_truncated(void **state)
     memset(big_value, 'v', sizeof(big_value) - 1);
     log_set_request_id("req-kept");
     log_msg(LOGL_INFO, LOG_FIELDS(LF_STR("big", big_value), LF_INT("after", 7)), "%s", ctl);
-    char *raw = tl_log_take(cap_fd, &len);
+    char *raw = tl_log_take(tl_log_fd, &len);
     assert_true(len <= 8192);
     assert_true(len > 7000);
     json_object *o = tl_json_line(raw, len - 1);
-    const char *m = str_field(o, "msg");
+    const char *m = tl_jstr(o, "msg", NULL);
     assert_true(strlen(m) > 100 && strlen(m) < 2000);
     assert_int_equal(strspn(m, "\x01"), strlen(m));
-    assert_string_equal(str_field(o, "request_id"), "req-kept");
+    assert_string_equal(tl_jstr(o, "request_id", NULL), "req-kept");
     assert_true(json_object_object_get_ex(o, "truncated", &v));
     assert_true(json_object_get_boolean(v));
     json_object_put(o);
@@ -570,11 +536,11 @@ test_line_truncated(void **state)
 
     /* A huge field value is cut, and what follows still makes a valid line. */
     log_msg(LOGL_INFO, LOG_FIELDS(LF_STR("big", big_value), LF_INT("after", 7)), "short");
-    raw = tl_log_take(cap_fd, &len);
+    raw = tl_log_take(tl_log_fd, &len);
     assert_true(len <= 8192 && len >= 8150);
     o = tl_json_line(raw, len - 1);
-    assert_string_equal(str_field(o, "msg"), "short");
-    const char *b = str_field(o, "big");
+    assert_string_equal(tl_jstr(o, "msg", NULL), "short");
+    const char *b = tl_jstr(o, "big", NULL);
     assert_true(strlen(b) > 7000);
     assert_int_equal(strspn(b, "v"), strlen(b));
     assert_false(has_field(o, "after"));
@@ -592,7 +558,7 @@ test_line_truncated(void **state)
     }
     many[300] = (log_field){0};
     log_msg(LOGL_INFO, many, "many");
-    o = tl_log_only_line(cap_fd, NULL);
+    o = tl_log_only_line(tl_log_fd, NULL);
     assert_true(has_field(o, "field_000"));
     assert_false(has_field(o, "field_299"));
     assert_true(json_object_object_get_ex(o, "truncated", &v));
@@ -624,35 +590,35 @@ test_service_and_errno(void **state)
 
     log_init("svc\"odd", LOGL_DEBUG);
     log_info("x");
-    json_object *o = tl_log_only_line(cap_fd, NULL);
-    assert_string_equal(str_field(o, "service"), "svc\"odd");
+    json_object *o = tl_log_only_line(tl_log_fd, NULL);
+    assert_string_equal(tl_jstr(o, "service", NULL), "svc\"odd");
     json_object_put(o);
 
     memset(long_name, 's', sizeof(long_name) - 1);
     long_name[sizeof(long_name) - 1] = '\0';
     log_init(long_name, LOGL_DEBUG);
     log_info("x");
-    o = tl_log_only_line(cap_fd, NULL);
-    assert_int_equal(strlen(str_field(o, "service")), 63);
+    o = tl_log_only_line(tl_log_fd, NULL);
+    assert_int_equal(strlen(tl_jstr(o, "service", NULL)), 63);
     json_object_put(o);
 
     /* Without a name, the program's name. */
     log_init("", LOGL_INFO);
     log_info("x");
-    o = tl_log_only_line(cap_fd, NULL);
-    assert_string_equal(str_field(o, "service"), program_invocation_short_name);
+    o = tl_log_only_line(tl_log_fd, NULL);
+    assert_string_equal(tl_jstr(o, "service", NULL), program_invocation_short_name);
     json_object_put(o);
     log_debug("filtered by log_init's level");
     size_t len;
-    free(tl_log_take(cap_fd, &len));
+    free(tl_log_take(tl_log_fd, &len));
     assert_int_equal(len, 0);
 
     /* Logging does not disturb errno, so it can be logged then tested. */
     errno = EACCES;
     log_error("failed: %s", strerror(errno));
     assert_int_equal(errno, EACCES);
-    o = tl_log_only_line(cap_fd, NULL);
-    assert_string_equal(str_field(o, "msg"), "failed: Permission denied");
+    o = tl_log_only_line(tl_log_fd, NULL);
+    assert_string_equal(tl_jstr(o, "msg", NULL), "failed: Permission denied");
     json_object_put(o);
     log_init("svc-toast", LOGL_DEBUG);
 }
@@ -661,20 +627,21 @@ int
 main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_line_shape, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_fields, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_redaction, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_level_filter, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_line_shape, tl_log_setup, tl_log_teardown),
+        cmocka_unit_test_setup_teardown(test_fields, tl_log_setup, tl_log_teardown),
+        cmocka_unit_test_setup_teardown(test_redaction, tl_log_setup, tl_log_teardown),
+        cmocka_unit_test_setup_teardown(test_level_filter, tl_log_setup, tl_log_teardown),
         cmocka_unit_test(test_level_parse),
-        cmocka_unit_test_setup_teardown(test_request_id, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_request_id_per_thread, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_appended_lines_stay_whole, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_message_escaping, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_request_id, tl_log_setup, tl_log_teardown),
+        cmocka_unit_test_setup_teardown(test_request_id_per_thread, tl_log_setup, tl_log_teardown),
+        cmocka_unit_test_setup_teardown(test_appended_lines_stay_whole, tl_log_setup,
+                                        tl_log_teardown),
+        cmocka_unit_test_setup_teardown(test_message_escaping, tl_log_setup, tl_log_teardown),
         cmocka_unit_test(test_json_escape),
         cmocka_unit_test(test_json_escape_every_cap),
-        cmocka_unit_test_setup_teardown(test_message_truncated, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_line_truncated, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_service_and_errno, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_message_truncated, tl_log_setup, tl_log_teardown),
+        cmocka_unit_test_setup_teardown(test_line_truncated, tl_log_setup, tl_log_teardown),
+        cmocka_unit_test_setup_teardown(test_service_and_errno, tl_log_setup, tl_log_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

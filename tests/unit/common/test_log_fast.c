@@ -22,40 +22,6 @@
 #include "testlib.h"
 #include "util.h"
 
-static int cap_fd = -1;
-
-static int
-setup(void **state)
-{
-    (void)state;
-    log_init("svc-toast", LOGL_DEBUG);
-    cap_fd = tl_log_capture();
-    log_set_request_id(NULL);
-    return cap_fd >= 0 ? 0 : -1;
-}
-
-static int
-teardown(void **state)
-{
-    (void)state;
-    log_hold(false);
-    log_set_fd(STDOUT_FILENO);
-    close(cap_fd);
-    cap_fd = -1;
-    return 0;
-}
-
-static const char *
-str_field(json_object *o, const char *key)
-{
-    json_object *v;
-
-    if (!json_object_object_get_ex(o, key, &v))
-        fail_msg("no field '%s' in %s", key, json_object_to_json_string(o));
-    assert_true(json_object_is_type(v, json_type_string));
-    return json_object_get_string(v);
-}
-
 /* Figures in milliseconds to the microsecond (every access line's
  * duration) are written as %.15g writes them, on a faster path. */
 static void
@@ -70,7 +36,7 @@ test_duration_figures(void **state)
         char want[64], *raw, key[64];
         snprintf(want, sizeof(want), "\"duration_ms\":%.15g", d);
         log_msg(LOGL_INFO, LOG_FIELDS(LF_DOUBLE("duration_ms", d)), "x");
-        json_object *o = tl_log_only_line(cap_fd, &raw);
+        json_object *o = tl_log_only_line(tl_log_fd, &raw);
         snprintf(key, sizeof(key), "%lld", ks[i]);
         if (strstr(raw, want) == NULL)
             fail_msg("%s: want %s in %s", key, want, raw);
@@ -83,7 +49,7 @@ test_duration_figures(void **state)
         char want[64], *raw;
         snprintf(want, sizeof(want), "\"n\":%lld}", ints[i]);
         log_msg(LOGL_INFO, LOG_FIELDS(LF_INT("n", ints[i])), "x");
-        json_object *o = tl_log_only_line(cap_fd, &raw);
+        json_object *o = tl_log_only_line(tl_log_fd, &raw);
         if (strstr(raw, want) == NULL)
             fail_msg("want %s in %s", want, raw);
         json_object_put(o);
@@ -99,14 +65,14 @@ test_redaction_of_a_reused_key_buffer(void **state)
     char key[32], *raw;
     snprintf(key, sizeof(key), "note");
     log_msg(LOGL_INFO, LOG_FIELDS(LF_STR(key, "visible")), "x");
-    json_object *o = tl_log_only_line(cap_fd, &raw);
-    assert_string_equal(str_field(o, "note"), "visible");
+    json_object *o = tl_log_only_line(tl_log_fd, &raw);
+    assert_string_equal(tl_jstr(o, "note", NULL), "visible");
     json_object_put(o);
     free(raw);
     snprintf(key, sizeof(key), "refresh_token");
     log_msg(LOGL_INFO, LOG_FIELDS(LF_STR(key, "hunter2")), "x");
-    o = tl_log_only_line(cap_fd, &raw);
-    assert_string_equal(str_field(o, "refresh_token"), "[redacted]");
+    o = tl_log_only_line(tl_log_fd, &raw);
+    assert_string_equal(tl_jstr(o, "refresh_token", NULL), "[redacted]");
     assert_null(strstr(raw, "hunter2"));
     json_object_put(o);
     free(raw);
@@ -121,13 +87,13 @@ test_hold(void **state)
     log_hold(true);
     log_info("first");
     log_info("second");
-    char *text = tl_log_read(cap_fd, &len);
+    char *text = tl_log_read(tl_log_fd, &len);
     assert_int_equal(len, 0); /* nothing written yet */
     free(text);
     log_warn("third"); /* not held: the held ones go first */
     log_info("fourth");
     log_hold(false); /* flushes */
-    text = tl_log_take(cap_fd, &len);
+    text = tl_log_take(tl_log_fd, &len);
     char *a = strstr(text, "first"), *b = strstr(text, "second"), *c = strstr(text, "third"),
          *d = strstr(text, "fourth");
     assert_true(a != NULL && b != NULL && c != NULL && d != NULL);
@@ -139,9 +105,10 @@ int
 main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_duration_figures, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_redaction_of_a_reused_key_buffer, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_hold, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_duration_figures, tl_log_setup, tl_log_teardown),
+        cmocka_unit_test_setup_teardown(test_redaction_of_a_reused_key_buffer, tl_log_setup,
+                                        tl_log_teardown),
+        cmocka_unit_test_setup_teardown(test_hold, tl_log_setup, tl_log_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -39,6 +39,13 @@ const char *tl_require_env(const char *name);
 
 /* ---- log capture (testlib_log.c) ---- */
 
+/* cmocka fixtures of the log tests: the log set up for service "svc-toast"
+ * at debug level and captured in tl_log_fd (setup), then held lines sent,
+ * stdout back and the capture closed (teardown). */
+extern int tl_log_fd;
+int tl_log_setup(void **state);
+int tl_log_teardown(void **state);
+
 /* Send every log line of the process to a new in-memory file and return its
  * fd, or -1 (the log is left as it was). Does not assert: usable in main(). */
 int tl_log_capture(void);

@@ -15,6 +15,30 @@
 #include "testlib.h"
 #include "util.h"
 
+int tl_log_fd = -1;
+
+int
+tl_log_setup(void **state)
+{
+    (void)state;
+    log_init("svc-toast", LOGL_DEBUG);
+    tl_log_fd = tl_log_capture();
+    log_set_request_id(NULL);
+    return tl_log_fd >= 0 ? 0 : -1;
+}
+
+int
+tl_log_teardown(void **state)
+{
+    (void)state;
+    log_hold(false);
+    log_set_fd(STDOUT_FILENO);
+    log_set_request_id(NULL);
+    close(tl_log_fd);
+    tl_log_fd = -1;
+    return 0;
+}
+
 int
 tl_log_capture(void)
 {
